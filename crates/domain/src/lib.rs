@@ -1,0 +1,20 @@
+//! The shop's domain model: products, carts and money, with the rules that keep
+//! them valid.
+//!
+//! This crate is pure: it may depend on value libraries (`uuid`, `chrono`,
+//! `thiserror`) but on no framework, runtime, database or DI container. Every
+//! value here validates at construction, so holding one proves it is valid.
+
+pub mod cart;
+pub mod money;
+pub mod product;
+
+pub use cart::{
+    Cart, CartChange, CartError, CartId, CartLine, MaxLineQuantity, Quantity, QuantityError,
+    Version,
+};
+pub use money::{Currency, CurrencyError, Price, PriceError};
+pub use product::{
+    Description, DescriptionError, NewProduct, Product, ProductId, ProductName, ProductNameError,
+    ProductPatch,
+};
