@@ -41,6 +41,8 @@ impl MaxLineQuantity {
     /// The highest cap we accept: with the highest price a line total stays far
     /// below `i64::MAX`.
     pub const CEILING: u32 = 1_000_000;
+    /// The loosest cap: for reading stored lines, which a lowered setting must not make unreadable.
+    pub const HIGHEST: Self = Self(Self::CEILING);
 
     /// A cap of `max`, if it is in `1..=CEILING`.
     pub fn new(max: u32) -> Option<Self> {
@@ -151,7 +153,7 @@ pub enum CartChange {
 
 /// A change the cart's rules refuse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CartError {
+pub enum CartRuleError {
     /// The line would hold more than the cap.
     #[error("the line would hold {requested} units; at most {max} are allowed")]
     LineQuantityExceeded {
@@ -214,7 +216,7 @@ impl Cart {
         product: Option<&Product>,
         max: MaxLineQuantity,
         now: DateTime<Utc>,
-    ) -> Result<bool, CartError> {
+    ) -> Result<bool, CartRuleError> {
         let position = |lines: &[CartLine], id| {
             lines
                 .iter()
@@ -232,7 +234,7 @@ impl Cart {
                     let line = &mut self.lines[i];
                     let requested = u64::from(line.quantity.get()) + u64::from(quantity.get());
                     if requested > u64::from(max.get()) {
-                        return Err(CartError::LineQuantityExceeded {
+                        return Err(CartRuleError::LineQuantityExceeded {
                             requested,
                             max: max.get(),
                         });
@@ -268,7 +270,7 @@ impl Cart {
                 (None, None) => false,
             },
             (CartChange::Remove { product_id }, _) => {
-                let i = position(&self.lines, product_id).ok_or(CartError::LineNotFound)?;
+                let i = position(&self.lines, product_id).ok_or(CartRuleError::LineNotFound)?;
                 self.lines.remove(i);
                 true
             }
@@ -357,7 +359,7 @@ mod tests {
         let before = cart.clone();
         assert_eq!(
             cart.apply(seven, Some(&tea), max, Utc::now()),
-            Err(CartError::LineQuantityExceeded {
+            Err(CartRuleError::LineQuantityExceeded {
                 requested: 14,
                 max: 10
             })
@@ -404,7 +406,7 @@ mod tests {
                 max,
                 Utc::now()
             ),
-            Err(CartError::LineNotFound)
+            Err(CartRuleError::LineNotFound)
         );
         assert_eq!(
             cart.apply(CartChange::Clear, None, max, Utc::now()),
@@ -465,7 +467,7 @@ mod tests {
                         expected[which] = after;
                         changes += usize::from(changed);
                     }
-                    Err(CartError::LineQuantityExceeded { requested, max }) => {
+                    Err(CartRuleError::LineQuantityExceeded { requested, max }) => {
                         prop_assert!(is_add);
                         prop_assert_eq!(requested, after);
                         prop_assert!(requested > u64::from(max));

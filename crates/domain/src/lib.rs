@@ -10,7 +10,7 @@ pub mod money;
 pub mod product;
 
 pub use cart::{
-    Cart, CartChange, CartError, CartId, CartLine, MaxLineQuantity, Quantity, QuantityError,
+    Cart, CartChange, CartId, CartLine, CartRuleError, MaxLineQuantity, Quantity, QuantityError,
     Version,
 };
 pub use money::{Currency, CurrencyError, Price, PriceError};

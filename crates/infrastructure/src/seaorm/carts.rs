@@ -1,0 +1,300 @@
+//! [`CartRepository`] on SeaORM.
+//!
+//! Reading a cart is one query (lines joined with the products' live names and
+//! prices). A write is one transaction: change the lines in one statement
+//! (an upsert for adds), then bump the version in a conditional `UPDATE`
+//! (`… WHERE version = $expected` for `If-Match`), then read the cart back.
+//! The database's row locks and constraints make this hold across processes;
+//! only when a statement reports "nothing happened" do we look closer, to say why.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Order, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, SqlErr,
+};
+use shaku::Component;
+use shop_application::ports::{CartRepository, CartUpdate};
+use shop_application::{CartError, StorageError};
+use shop_domain::{
+    Cart, CartChange, CartId, CartLine, CartRuleError, MaxLineQuantity, Price, ProductId, ProductName, Quantity,
+    Version,
+};
+use uuid::Uuid;
+
+use super::engine::SessionFactory;
+use super::entities::{cart, cart_line, product};
+use super::products::corrupt;
+use super::storage_error;
+
+/// Carts in the `carts` and `product_cart_association` tables.
+#[derive(Component)]
+#[shaku(interface = CartRepository)]
+pub struct SeaOrmCartRepository {
+    #[shaku(inject)]
+    sessions: Arc<dyn SessionFactory>,
+}
+
+/// What the line statement of a write did.
+enum LineOutcome {
+    /// Lines changed: the version must go up.
+    Changed,
+    /// Nothing to do (setting the quantity a line already has, clearing an empty cart…).
+    Unchanged,
+    /// A foreign key refused the line: the cart or the product does not exist.
+    MissingReference,
+    /// The upsert's condition refused to pass the cap.
+    CapExceeded,
+    /// There was no line to remove.
+    LineMissing,
+}
+
+#[async_trait]
+impl CartRepository for SeaOrmCartRepository {
+    async fn insert(&self, new: &Cart) -> Result<(), StorageError> {
+        let row = cart::ActiveModel {
+            id: Set(new.id.0),
+            version: Set(version_to_db(new.version)),
+            created_at: Set(new.created_at),
+            updated_at: Set(new.updated_at),
+        };
+        cart::Entity::insert(row).exec_without_returning(self.sessions.connection()).await.map_err(storage_error)?;
+        Ok(())
+    }
+
+    async fn get(&self, id: CartId) -> Result<Cart, CartError> {
+        read_cart(self.sessions.connection(), id).await
+    }
+
+    async fn update(&self, update: CartUpdate) -> Result<Cart, CartError> {
+        let txn = self.sessions.begin().await.map_err(storage_error)?;
+        let outcome = change_lines(&txn, &update).await?;
+        if let LineOutcome::Changed = outcome
+            && bump_version(&txn, &update).await?
+        {
+            let cart = read_cart(&txn, update.cart_id).await?;
+            txn.commit().await.map_err(storage_error)?;
+            return Ok(cart);
+        }
+        // Nothing was written, or it must not stay: undo, then say why.
+        txn.rollback().await.map_err(storage_error)?;
+        self.explain(&update, outcome).await
+    }
+
+    async fn delete(&self, id: CartId, expected_version: Option<Version>) -> Result<(), CartError> {
+        let mut delete = cart::Entity::delete_many().filter(cart::Column::Id.eq(id.0));
+        if let Some(expected) = expected_version {
+            delete = delete.filter(cart::Column::Version.eq(version_to_db(expected)));
+        }
+        let result = delete.exec(self.sessions.connection()).await.map_err(storage_error)?;
+        if result.rows_affected == 1 {
+            return Ok(());
+        }
+        let cart = cart::Entity::find_by_id(id.0).one(self.sessions.connection()).await.map_err(storage_error)?;
+        match cart {
+            None => Err(CartError::CartNotFound),
+            Some(row) => Err(CartError::VersionMismatch { current: version_from_db(row.version)? }),
+        }
+    }
+}
+
+impl SeaOrmCartRepository {
+    /// After a write that did not go through: reads the cart once and returns
+    /// the error of highest precedence (see the port's contract), or the
+    /// unchanged cart when there was simply nothing to do.
+    async fn explain(&self, update: &CartUpdate, outcome: LineOutcome) -> Result<Cart, CartError> {
+        let connection = self.sessions.connection();
+        let cart = read_cart(connection, update.cart_id).await?;
+        if let Some(expected) = update.expected_version
+            && cart.version != expected
+        {
+            return Err(CartError::VersionMismatch { current: cart.version });
+        }
+        let line_quantity = |id: ProductId| cart.lines.iter().find(|l| l.product_id == id).map(|l| l.quantity.get());
+        match (outcome, update.change) {
+            (LineOutcome::MissingReference, _) => Err(CartError::ProductNotFound),
+            (LineOutcome::CapExceeded, CartChange::Add { product_id, quantity }) => {
+                let current = line_quantity(product_id).unwrap_or(0);
+                let requested = u64::from(current) + u64::from(quantity.get());
+                Err(CartRuleError::LineQuantityExceeded { requested, max: update.max_line_quantity.get() }.into())
+            }
+            (LineOutcome::LineMissing, _) => Err(CartRuleError::LineNotFound.into()),
+            (LineOutcome::Unchanged, CartChange::Set { product_id, .. }) if line_quantity(product_id).is_none() => {
+                // `PUT` quantity 0 of a product not in the cart: fine, if the product exists.
+                let exists = product::Entity::find_by_id(product_id.0)
+                    .one(connection)
+                    .await
+                    .map_err(storage_error)?
+                    .is_some();
+                if exists { Ok(cart) } else { Err(CartError::ProductNotFound) }
+            }
+            // Unchanged, or a lost race with a concurrent delete of the cart's
+            // row between our statements: the cart as it is now is the answer.
+            _ => Ok(cart),
+        }
+    }
+}
+
+/// The one statement that changes the lines.
+async fn change_lines(db: &impl ConnectionTrait, update: &CartUpdate) -> Result<LineOutcome, CartError> {
+    use cart_line::{Column, Entity as Lines};
+    let cart_id = update.cart_id.0;
+    let line = |product_id: ProductId, quantity: Quantity| cart_line::ActiveModel {
+        cart_id: Set(cart_id),
+        product_id: Set(product_id.0),
+        quantity: Set(quantity_to_db(quantity)),
+        added_at: Set(update.now),
+    };
+    let current_quantity = || Expr::col((Lines, Column::Quantity));
+    let excluded_quantity = || Expr::col((Alias::new("excluded"), Column::Quantity));
+    let key = [Column::CartId, Column::ProductId];
+
+    let result = match update.change {
+        CartChange::Add { product_id, quantity } => {
+            // INSERT … ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = quantity + excluded.quantity
+            //   WHERE quantity + excluded.quantity <= cap: one atomic statement, no lost update.
+            let upsert = OnConflict::columns(key)
+                .value(Column::Quantity, current_quantity().add(excluded_quantity()))
+                .action_and_where(
+                    current_quantity().add(excluded_quantity()).lte(i64::from(update.max_line_quantity.get())),
+                )
+                .to_owned();
+            Lines::insert(line(product_id, quantity)).on_conflict(upsert).exec_without_returning(db).await
+        }
+        CartChange::Set { product_id, quantity: Some(quantity) } => {
+            let upsert = OnConflict::columns(key)
+                .update_column(Column::Quantity)
+                .action_and_where(current_quantity().ne(excluded_quantity()))
+                .to_owned();
+            Lines::insert(line(product_id, quantity)).on_conflict(upsert).exec_without_returning(db).await
+        }
+        CartChange::Set { product_id, quantity: None } | CartChange::Remove { product_id } => Lines::delete_many()
+            .filter(Column::CartId.eq(cart_id))
+            .filter(Column::ProductId.eq(product_id.0))
+            .exec(db)
+            .await
+            .map(|result| result.rows_affected),
+        CartChange::Clear => Lines::delete_many()
+            .filter(Column::CartId.eq(cart_id))
+            .exec(db)
+            .await
+            .map(|result| result.rows_affected),
+    };
+    match result {
+        Ok(0) => Ok(match update.change {
+            CartChange::Add { .. } => LineOutcome::CapExceeded,
+            CartChange::Remove { .. } => LineOutcome::LineMissing,
+            CartChange::Set { .. } | CartChange::Clear => LineOutcome::Unchanged,
+        }),
+        Ok(_) => Ok(LineOutcome::Changed),
+        Err(err) if matches!(err.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))) => {
+            Ok(LineOutcome::MissingReference)
+        }
+        Err(err) => Err(storage_error(err).into()),
+    }
+}
+
+/// `UPDATE carts SET version = version + 1 … WHERE id = $id [AND version = $expected]`;
+/// false if no row matched (unknown cart, or another writer got there first).
+async fn bump_version(db: &impl ConnectionTrait, update: &CartUpdate) -> Result<bool, CartError> {
+    use cart::Column;
+    let mut bump = cart::Entity::update_many()
+        .col_expr(Column::Version, Expr::col(Column::Version).add(1))
+        .col_expr(Column::UpdatedAt, Expr::val(update.now).into())
+        .filter(Column::Id.eq(update.cart_id.0));
+    if let Some(expected) = update.expected_version {
+        bump = bump.filter(Column::Version.eq(version_to_db(expected)));
+    }
+    let result = bump.exec(db).await.map_err(storage_error)?;
+    Ok(result.rows_affected == 1)
+}
+
+/// One row of the cart read: the cart's columns, and one line's (null for an empty cart).
+#[derive(Debug, FromQueryResult)]
+struct CartRow {
+    id: Uuid,
+    version: i64,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+    product_id: Option<Uuid>,
+    quantity: Option<i32>,
+    added_at: Option<chrono::DateTime<chrono::Utc>>,
+    name: Option<String>,
+    price: Option<i64>,
+}
+
+/// The cart with its lines, names and prices: one query.
+async fn read_cart(db: &impl ConnectionTrait, id: CartId) -> Result<Cart, CartError> {
+    let query = Query::select()
+        .columns([
+            (cart::Entity, cart::Column::Id),
+            (cart::Entity, cart::Column::Version),
+            (cart::Entity, cart::Column::CreatedAt),
+            (cart::Entity, cart::Column::UpdatedAt),
+        ])
+        .columns([
+            (cart_line::Entity, cart_line::Column::ProductId),
+            (cart_line::Entity, cart_line::Column::Quantity),
+            (cart_line::Entity, cart_line::Column::AddedAt),
+        ])
+        .columns([(product::Entity, product::Column::Name), (product::Entity, product::Column::Price)])
+        .from(cart::Entity)
+        .left_join(
+            cart_line::Entity,
+            Expr::col((cart_line::Entity, cart_line::Column::CartId)).equals((cart::Entity, cart::Column::Id)),
+        )
+        .left_join(
+            product::Entity,
+            Expr::col((product::Entity, product::Column::Id))
+                .equals((cart_line::Entity, cart_line::Column::ProductId)),
+        )
+        .and_where(Expr::col((cart::Entity, cart::Column::Id)).eq(id.0))
+        .order_by((cart_line::Entity, cart_line::Column::AddedAt), Order::Asc)
+        .order_by((cart_line::Entity, cart_line::Column::ProductId), Order::Asc)
+        .to_owned();
+    let rows = CartRow::find_by_statement(db.get_database_backend().build(&query))
+        .all(db)
+        .await
+        .map_err(storage_error)?;
+    to_cart(rows)
+}
+
+fn to_cart(rows: Vec<CartRow>) -> Result<Cart, CartError> {
+    let first = rows.first().ok_or(CartError::CartNotFound)?;
+    let mut cart = Cart {
+        id: CartId(first.id),
+        lines: Vec::with_capacity(rows.len()),
+        version: version_from_db(first.version)?,
+        created_at: first.created_at,
+        updated_at: first.updated_at,
+    };
+    for row in rows {
+        let (Some(product_id), Some(quantity), Some(added_at), Some(name), Some(price)) =
+            (row.product_id, row.quantity, row.added_at, row.name, row.price)
+        else {
+            continue; // the one row of an empty cart
+        };
+        cart.lines.push(CartLine {
+            product_id: ProductId(product_id),
+            name: ProductName::new(&name).map_err(corrupt)?,
+            unit_price: Price::new(price).map_err(corrupt)?,
+            quantity: Quantity::new(i64::from(quantity), MaxLineQuantity::HIGHEST).map_err(corrupt)?,
+            added_at,
+        });
+    }
+    Ok(cart)
+}
+
+fn quantity_to_db(quantity: Quantity) -> i32 {
+    // A quantity is at most MaxLineQuantity::CEILING (1 000 000): it fits.
+    i32::try_from(quantity.get()).unwrap_or(i32::MAX)
+}
+
+fn version_to_db(version: Version) -> i64 {
+    i64::try_from(version.0).unwrap_or(i64::MAX)
+}
+
+fn version_from_db(version: i64) -> Result<Version, StorageError> {
+    u64::try_from(version).map(Version).map_err(corrupt)
+}

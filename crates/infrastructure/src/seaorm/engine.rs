@@ -1,0 +1,113 @@
+//! The database engine (the pooled connection) and the session factory.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, TransactionTrait};
+use shaku::{Component, Interface};
+
+/// How to reach the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseOptions {
+    /// `sqlite://shop.db?mode=rwc` or `postgres://user@host:5432/db`.
+    pub url: String,
+    /// PostgreSQL schema that holds every table (ignored on SQLite).
+    pub schema: String,
+    /// The most pooled connections.
+    pub max_connections: u32,
+    /// Connections kept open even when idle.
+    pub min_connections: u32,
+    /// How long opening a connection may take.
+    pub connect_timeout: Duration,
+    /// How long a request may wait for a pooled connection before it gets 503.
+    pub acquire_timeout: Duration,
+    /// Log every SQL statement (at debug level).
+    pub log_statements: bool,
+}
+
+/// Opens the connection pool described by `options`.
+///
+/// On PostgreSQL every pooled connection uses `options.schema` as its search
+/// path, so unqualified table names (and the migrations' table) live there.
+/// On SQLite the file is opened in WAL mode with a busy timeout, so readers
+/// don't block the writer and writers wait instead of failing.
+pub async fn connect(options: &DatabaseOptions) -> Result<DatabaseConnection, DbErr> {
+    let mut connect = ConnectOptions::new(options.url.clone());
+    connect
+        .max_connections(options.max_connections)
+        .min_connections(options.min_connections)
+        .connect_timeout(options.connect_timeout)
+        .acquire_timeout(options.acquire_timeout)
+        // A ping before every acquire doubles the round trips; a dead connection
+        // fails its query instead, and the pool replaces it.
+        .test_before_acquire(false)
+        .sqlx_logging(options.log_statements)
+        .sqlx_logging_level(log::LevelFilter::Debug)
+        .set_schema_search_path(options.schema.clone())
+        .map_sqlx_sqlite_opts(|sqlite| {
+            sqlite
+                .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true)
+        });
+    if options.url.starts_with("sqlite::memory:") || options.url.contains("mode=memory") {
+        // An in-memory SQLite database lives only while a connection is open.
+        connect.min_connections(1).idle_timeout(None).max_lifetime(None);
+    }
+    Database::connect(connect).await
+}
+
+/// The database engine: the one connection pool of the process.
+pub trait DatabaseEngine: Interface {
+    /// The pooled connection (cheap to clone; clones share the pool).
+    fn connection(&self) -> &DatabaseConnection;
+}
+
+/// [`DatabaseEngine`] holding a SeaORM pool; the pool is opened in `main` and
+/// passed in as the component's parameter.
+#[derive(Component)]
+#[shaku(interface = DatabaseEngine)]
+pub struct SeaOrmDatabaseEngine {
+    /// The connection pool.
+    connection: DatabaseConnection,
+}
+
+impl DatabaseEngine for SeaOrmDatabaseEngine {
+    fn connection(&self) -> &DatabaseConnection {
+        &self.connection
+    }
+}
+
+/// Opens units of work on the engine: what adapters use instead of holding a
+/// connection themselves (SQLAlchemy's `sessionmaker`).
+#[async_trait]
+pub trait SessionFactory: Interface {
+    /// The connection for work that is one statement (atomic by itself).
+    fn connection(&self) -> &DatabaseConnection;
+    /// Begins a transaction; dropping it without commit rolls it back.
+    async fn begin(&self) -> Result<DatabaseTransaction, DbErr>;
+    /// Which SQL dialect the connection speaks.
+    fn backend(&self) -> DbBackend {
+        self.connection().get_database_backend()
+    }
+}
+
+/// [`SessionFactory`] over the injected [`DatabaseEngine`].
+#[derive(Component)]
+#[shaku(interface = SessionFactory)]
+pub struct SeaOrmSessionFactory {
+    #[shaku(inject)]
+    engine: std::sync::Arc<dyn DatabaseEngine>,
+}
+
+#[async_trait]
+impl SessionFactory for SeaOrmSessionFactory {
+    fn connection(&self) -> &DatabaseConnection {
+        self.engine.connection()
+    }
+
+    async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.engine.connection().begin().await
+    }
+}

@@ -1,0 +1,134 @@
+//! [`ProductRepository`] on SeaORM: each operation is one SQL statement.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use shaku::Component;
+use shop_application::ports::{ProductQuery, ProductRepository};
+use shop_application::{ProductError, StorageError};
+use shop_domain::{Description, Price, Product, ProductId, ProductName, ProductPatch};
+
+use super::engine::SessionFactory;
+use super::entities::product::{self, Column, Entity as Products};
+use super::storage_error;
+
+/// The catalog in the `products` table.
+#[derive(Component)]
+#[shaku(interface = ProductRepository)]
+pub struct SeaOrmProductRepository {
+    #[shaku(inject)]
+    sessions: Arc<dyn SessionFactory>,
+}
+
+#[async_trait]
+impl ProductRepository for SeaOrmProductRepository {
+    async fn insert(&self, product: &Product) -> Result<(), StorageError> {
+        let row = product::ActiveModel {
+            id: Set(product.id.0),
+            name: Set(product.name.as_str().to_owned()),
+            name_folded: Set(fold(product.name.as_str())),
+            description: Set(product.description.as_ref().map(|d| d.as_str().to_owned())),
+            price: Set(product.price.minor_units()),
+            created_at: Set(product.created_at),
+            updated_at: Set(product.updated_at),
+        };
+        Products::insert(row).exec_without_returning(self.sessions.connection()).await.map_err(storage_error)?;
+        Ok(())
+    }
+
+    async fn get(&self, id: ProductId) -> Result<Product, ProductError> {
+        let row = Products::find_by_id(id.0).one(self.sessions.connection()).await.map_err(storage_error)?;
+        Ok(to_product(row.ok_or(ProductError::NotFound)?)?)
+    }
+
+    async fn list(&self, query: &ProductQuery) -> Result<Vec<Product>, StorageError> {
+        let mut select = Products::find();
+        if let Some(after) = query.after {
+            // Keyset pagination: a row comparison the (created_at, id) index serves.
+            select = select.filter(
+                Expr::tuple([Expr::col(Column::CreatedAt), Expr::col(Column::Id)])
+                    .gt(Expr::tuple([Expr::val(after.created_at), Expr::val(after.id.0)])),
+            );
+        }
+        if let Some(text) = &query.name_contains {
+            let pattern = format!("%{}%", escape_like(&fold(text)));
+            select = select.filter(Column::NameFolded.like(LikeExpr::new(pattern).escape('\\')));
+        }
+        let rows = select
+            .order_by_asc(Column::CreatedAt)
+            .order_by_asc(Column::Id)
+            .limit(u64::from(query.limit))
+            .all(self.sessions.connection())
+            .await
+            .map_err(storage_error)?;
+        rows.into_iter().map(to_product).collect()
+    }
+
+    async fn update(&self, id: ProductId, patch: &ProductPatch, now: DateTime<Utc>) -> Result<Product, ProductError> {
+        let mut update = Products::update_many().col_expr(Column::UpdatedAt, Expr::val(now).into());
+        if let Some(name) = &patch.name {
+            update = update
+                .col_expr(Column::Name, Expr::val(name.as_str()).into())
+                .col_expr(Column::NameFolded, Expr::val(fold(name.as_str())).into());
+        }
+        if let Some(description) = &patch.description {
+            let text = description.as_ref().map(|d| d.as_str().to_owned());
+            update = update.col_expr(Column::Description, Expr::val(text).into());
+        }
+        if let Some(price) = patch.price {
+            update = update.col_expr(Column::Price, Expr::val(price.minor_units()).into());
+        }
+        let rows = update
+            .filter(Column::Id.eq(id.0))
+            .exec_with_returning(self.sessions.connection())
+            .await
+            .map_err(storage_error)?;
+        let row = rows.into_iter().next().ok_or(ProductError::NotFound)?;
+        Ok(to_product(row)?)
+    }
+
+    async fn delete(&self, id: ProductId) -> Result<(), ProductError> {
+        // Cart lines go with it: the foreign key cascades.
+        let result = Products::delete_by_id(id.0).exec(self.sessions.connection()).await.map_err(storage_error)?;
+        if result.rows_affected == 0 {
+            return Err(ProductError::NotFound);
+        }
+        Ok(())
+    }
+}
+
+/// The search key of a name: lower case, the same on every database.
+fn fold(text: &str) -> String {
+    text.to_lowercase()
+}
+
+/// Makes `%`, `_` and `\` match themselves in a LIKE pattern escaped by `\`.
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+pub(super) fn to_product(row: product::Model) -> Result<Product, StorageError> {
+    Ok(Product {
+        id: ProductId(row.id),
+        name: ProductName::new(&row.name).map_err(corrupt)?,
+        description: row.description.as_deref().map(Description::new).transpose().map_err(corrupt)?,
+        price: Price::new(row.price).map_err(corrupt)?,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+/// A stored value that breaks a domain rule: the data is corrupt.
+pub(super) fn corrupt(err: impl std::error::Error + Send + Sync + 'static) -> StorageError {
+    StorageError::Internal(Box::new(err))
+}
