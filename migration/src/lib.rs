@@ -8,6 +8,7 @@
 //!
 //! This crate may depend on `sea-orm-migration` only.
 
+pub use sea_orm_migration::MigratorTrait;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Schema, Statement};
 use sea_orm_migration::seaql_migrations;
@@ -20,7 +21,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_create_catalog_and_carts::Migration)]
+        vec![Box::new(
+            m20261124_000001_create_catalog_and_carts::Migration,
+        )]
     }
 
     /// Creates the bookkeeping table, and before it, on PostgreSQL, the schema
@@ -33,14 +36,18 @@ impl MigratorTrait for Migrator {
         if db.get_database_backend() == DbBackend::Postgres {
             create_search_path_schema(db).await?;
         }
-        let mut table = Schema::new(db.get_database_backend()).create_table_from_entity(seaql_migrations::Entity);
+        let mut table = Schema::new(db.get_database_backend())
+            .create_table_from_entity(seaql_migrations::Entity);
         db.execute(table.if_not_exists()).await?;
         Ok(())
     }
 }
 
 async fn create_search_path_schema<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
-    let query = Statement::from_string(DbBackend::Postgres, "SELECT current_setting('search_path') AS search_path");
+    let query = Statement::from_string(
+        DbBackend::Postgres,
+        "SELECT current_setting('search_path') AS search_path",
+    );
     let search_path: String = match db.query_one_raw(query).await? {
         Some(row) => row.try_get("", "search_path")?,
         None => return Ok(()),
@@ -51,6 +58,7 @@ async fn create_search_path_schema<C: ConnectionTrait>(db: &C) -> Result<(), DbE
         return Ok(());
     }
     let schema = first.trim_matches('"').replace('"', "\"\"");
-    db.execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")).await?;
+    db.execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+        .await?;
     Ok(())
 }

@@ -20,11 +20,28 @@ pub trait CartService: Interface {
     /// The cart with its lines and totals.
     async fn get(&self, id: CartId) -> Result<Cart, CartError>;
     /// Adds units of a product, to its line if it has one.
-    async fn add_item(&self, id: CartId, product_id: ProductId, quantity: Quantity, expected: Option<Version>) -> Result<Cart, CartError>;
+    async fn add_item(
+        &self,
+        id: CartId,
+        product_id: ProductId,
+        quantity: Quantity,
+        expected: Option<Version>,
+    ) -> Result<Cart, CartError>;
     /// Sets a line's quantity; `None` (zero) removes the line.
-    async fn set_item_quantity(&self, id: CartId, product_id: ProductId, quantity: Option<Quantity>, expected: Option<Version>) -> Result<Cart, CartError>;
+    async fn set_item_quantity(
+        &self,
+        id: CartId,
+        product_id: ProductId,
+        quantity: Option<Quantity>,
+        expected: Option<Version>,
+    ) -> Result<Cart, CartError>;
     /// Removes a line that must be in the cart.
-    async fn remove_item(&self, id: CartId, product_id: ProductId, expected: Option<Version>) -> Result<Cart, CartError>;
+    async fn remove_item(
+        &self,
+        id: CartId,
+        product_id: ProductId,
+        expected: Option<Version>,
+    ) -> Result<Cart, CartError>;
     /// Removes every line.
     async fn clear(&self, id: CartId, expected: Option<Version>) -> Result<Cart, CartError>;
     /// Deletes the cart.
@@ -42,8 +59,19 @@ pub struct CartServiceImpl {
 }
 
 impl CartServiceImpl {
-    async fn apply(&self, cart_id: CartId, change: CartChange, expected_version: Option<Version>) -> Result<Cart, CartError> {
-        let update = CartUpdate { cart_id, change, expected_version, max_line_quantity: self.max_line_quantity, now: super::now() };
+    async fn apply(
+        &self,
+        cart_id: CartId,
+        change: CartChange,
+        expected_version: Option<Version>,
+    ) -> Result<Cart, CartError> {
+        let update = CartUpdate {
+            cart_id,
+            change,
+            expected_version,
+            max_line_quantity: self.max_line_quantity,
+            now: super::now(),
+        };
         let cart = self.carts.update(update).await?;
         tracing::debug!(version = cart.version.0, "cart written");
         Ok(cart)
@@ -70,18 +98,52 @@ impl CartService for CartServiceImpl {
     }
 
     #[tracing::instrument(skip(self), fields(cart_id = %id.0, product_id = %product_id.0))]
-    async fn add_item(&self, id: CartId, product_id: ProductId, quantity: Quantity, expected: Option<Version>) -> Result<Cart, CartError> {
-        self.apply(id, CartChange::Add { product_id, quantity }, expected).await
+    async fn add_item(
+        &self,
+        id: CartId,
+        product_id: ProductId,
+        quantity: Quantity,
+        expected: Option<Version>,
+    ) -> Result<Cart, CartError> {
+        self.apply(
+            id,
+            CartChange::Add {
+                product_id,
+                quantity,
+            },
+            expected,
+        )
+        .await
     }
 
     #[tracing::instrument(skip(self), fields(cart_id = %id.0, product_id = %product_id.0))]
-    async fn set_item_quantity(&self, id: CartId, product_id: ProductId, quantity: Option<Quantity>, expected: Option<Version>) -> Result<Cart, CartError> {
-        self.apply(id, CartChange::Set { product_id, quantity }, expected).await
+    async fn set_item_quantity(
+        &self,
+        id: CartId,
+        product_id: ProductId,
+        quantity: Option<Quantity>,
+        expected: Option<Version>,
+    ) -> Result<Cart, CartError> {
+        self.apply(
+            id,
+            CartChange::Set {
+                product_id,
+                quantity,
+            },
+            expected,
+        )
+        .await
     }
 
     #[tracing::instrument(skip(self), fields(cart_id = %id.0, product_id = %product_id.0))]
-    async fn remove_item(&self, id: CartId, product_id: ProductId, expected: Option<Version>) -> Result<Cart, CartError> {
-        self.apply(id, CartChange::Remove { product_id }, expected).await
+    async fn remove_item(
+        &self,
+        id: CartId,
+        product_id: ProductId,
+        expected: Option<Version>,
+    ) -> Result<Cart, CartError> {
+        self.apply(id, CartChange::Remove { product_id }, expected)
+            .await
     }
 
     #[tracing::instrument(skip(self), fields(cart_id = %id.0))]

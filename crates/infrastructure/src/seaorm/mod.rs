@@ -8,8 +8,8 @@ mod products;
 
 pub use carts::{SeaOrmCartRepository, SeaOrmCartRepositoryParameters};
 pub use engine::{
-    DatabaseEngine, DatabaseOptions, SeaOrmDatabaseEngine, SeaOrmDatabaseEngineParameters, SeaOrmSessionFactory,
-    SeaOrmSessionFactoryParameters, SessionFactory, connect,
+    DatabaseEngine, DatabaseOptions, SeaOrmDatabaseEngine, SeaOrmDatabaseEngineParameters,
+    SeaOrmSessionFactory, SeaOrmSessionFactoryParameters, SessionFactory, connect,
 };
 pub use products::{SeaOrmProductRepository, SeaOrmProductRepositoryParameters};
 
@@ -29,12 +29,20 @@ fn is_unavailable(err: &DbErr) -> bool {
     use sea_orm::sqlx::Error as Sqlx;
     match err {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => match e.as_ref() {
-            Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed | Sqlx::Protocol(_) => true,
-            // PostgreSQL: connection exceptions (08…) and operator interventions (57…: shutdown, cancel).
-            Sqlx::Database(db) => db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57")),
-            _ => false,
-        },
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match e.as_ref() {
+                Sqlx::Io(_)
+                | Sqlx::PoolTimedOut
+                | Sqlx::PoolClosed
+                | Sqlx::WorkerCrashed
+                | Sqlx::Protocol(_) => true,
+                // PostgreSQL: connection exceptions (08…) and operator interventions (57…: shutdown, cancel).
+                Sqlx::Database(db) => db
+                    .code()
+                    .is_some_and(|code| code.starts_with("08") || code.starts_with("57")),
+                _ => false,
+            }
+        }
         _ => false,
     }
 }

@@ -1,0 +1,189 @@
+//! Starting and stopping the service: open the pool, migrate if asked, build
+//! the container, bind, serve until a shutdown signal, drain, close the pool.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{DatabaseConnection, DbErr};
+use tokio::net::TcpListener;
+
+use crate::container::{AppModuleBuilder, module_builder};
+use crate::settings::{Settings, SettingsError};
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A setting is invalid.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// The database could not be opened.
+    #[error("cannot open the database {url}: {source}")]
+    Database {
+        /// The URL, without its password.
+        url: String,
+        /// The driver's error.
+        source: DbErr,
+    },
+    /// Migrating failed.
+    #[error("cannot migrate the database: {0}")]
+    Migration(#[source] DbErr),
+    /// The address is taken or not ours.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The address.
+        address: SocketAddr,
+        /// The OS's error.
+        source: std::io::Error,
+    },
+}
+
+/// Opens the pool and, if `database.auto_migrate` is on, applies pending migrations.
+pub async fn open_database(settings: &Settings) -> Result<DatabaseConnection, StartError> {
+    let connection = shop_infrastructure::seaorm::connect(&settings.database.options())
+        .await
+        .map_err(|source| StartError::Database {
+            url: redact(&settings.database.url),
+            source,
+        })?;
+    if settings.database.auto_migrate {
+        Migrator::up(&connection, None)
+            .await
+            .map_err(StartError::Migration)?;
+    }
+    Ok(connection)
+}
+
+/// A bound, ready-to-serve instance of the service.
+pub struct Server {
+    listener: TcpListener,
+    router: axum::Router,
+    connection: DatabaseConnection,
+    shutdown_timeout: Duration,
+}
+
+impl Server {
+    /// Opens the database and binds the address of `settings`.
+    pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        Self::build_with(settings, |builder| builder).await
+    }
+
+    /// Like [`Server::build`], letting `customize` change the container, e.g.
+    /// override an adapter.
+    pub async fn build_with(
+        settings: Settings,
+        customize: impl FnOnce(AppModuleBuilder) -> AppModuleBuilder,
+    ) -> Result<Self, StartError> {
+        let connection = open_database(&settings).await?;
+        let address = SocketAddr::new(settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|source| StartError::Bind { address, source })?;
+        let request_timeout = Duration::from_secs(settings.server.request_timeout_secs);
+        let shutdown_timeout = Duration::from_secs(settings.server.shutdown_timeout_secs);
+        let module = Arc::new(customize(module_builder(settings, connection.clone())?).build());
+        let router = crate::http::router(module, request_timeout);
+        Ok(Self {
+            listener,
+            router,
+            connection,
+            shutdown_timeout,
+        })
+    }
+
+    /// Where it listens (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, gives in-flight
+    /// requests `server.shutdown_timeout_secs` to finish, and closes the pool.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new connections; finishing requests in flight");
+            let _ = stopping_tx.send(());
+        });
+        let deadline = async move {
+            if stopping_rx.await.is_ok() {
+                tokio::time::sleep(self.shutdown_timeout).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            result = serve => result?,
+            () = deadline => tracing::warn!("requests still in flight after the shutdown timeout; stopping anyway"),
+        }
+        if let Err(err) = self.connection.close().await {
+            tracing::warn!(error = %err, "closing the database pool failed");
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// The URL with any password replaced, fit for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _password)) => {
+                    format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..])
+                }
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(
+            super::redact("postgres://shop:s3cret@db:5432/shop"),
+            "postgres://shop:***@db:5432/shop"
+        );
+        assert_eq!(
+            super::redact("postgres://postgres@127.0.0.1/test"),
+            "postgres://postgres@127.0.0.1/test"
+        );
+        assert_eq!(
+            super::redact("sqlite://shop.db?mode=rwc"),
+            "sqlite://shop.db?mode=rwc"
+        );
+    }
+}

@@ -1,0 +1,299 @@
+//! Settings, layered like zero2prod's: the compiled-in `config/default.toml`,
+//! then `config/$SHOP_ENV.toml` if it exists, then environment variables
+//! `SHOP__SECTION__KEY`. A bad value stops the start with one line naming it.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+use shop_domain::{Currency, MaxLineQuantity};
+use shop_infrastructure::seaorm::DatabaseOptions;
+
+const DEFAULTS: &str = include_str!("../../../config/default.toml");
+
+/// Every setting of the service.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `[server]`
+    pub server: ServerSettings,
+    /// `[database]`
+    pub database: DatabaseSettings,
+    /// `[shop]`
+    pub shop: ShopSettings,
+    /// `[cart]`
+    pub cart: CartSettings,
+    /// `[log]`
+    pub log: LogSettings,
+}
+
+/// `[server]`: where and how the HTTP server listens.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address to bind, `127.0.0.1` by default.
+    pub host: IpAddr,
+    /// Port to bind, 8080 by default; 0 picks a free one.
+    pub port: u16,
+    /// Seconds a request may take.
+    pub request_timeout_secs: u64,
+    /// Seconds in-flight requests get to finish at shutdown.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 8080,
+            request_timeout_secs: 30,
+            shutdown_timeout_secs: 20,
+        }
+    }
+}
+
+/// `[database]`: which database, and the pool.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://…` or `postgres://…`.
+    pub url: String,
+    /// PostgreSQL schema of the tables.
+    pub schema: String,
+    /// Apply pending migrations at start.
+    pub auto_migrate: bool,
+    /// Pool size.
+    pub max_connections: u32,
+    /// Connections kept open.
+    pub min_connections: u32,
+    /// Seconds to open a connection.
+    pub connect_timeout_secs: u64,
+    /// Seconds to wait for a pooled connection.
+    pub acquire_timeout_secs: u64,
+    /// Log every statement at debug level.
+    pub log_statements: bool,
+}
+
+impl DatabaseSettings {
+    /// The adapter's view of these settings.
+    pub fn options(&self) -> DatabaseOptions {
+        DatabaseOptions {
+            url: self.url.clone(),
+            schema: self.schema.clone(),
+            max_connections: self.max_connections,
+            min_connections: self.min_connections,
+            connect_timeout: Duration::from_secs(self.connect_timeout_secs),
+            acquire_timeout: Duration::from_secs(self.acquire_timeout_secs),
+            log_statements: self.log_statements,
+        }
+    }
+
+    /// Whether the URL names a PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        self.url.starts_with("postgres://") || self.url.starts_with("postgresql://")
+    }
+}
+
+/// `[shop]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShopSettings {
+    /// ISO 4217 code of the currency.
+    pub currency: String,
+}
+
+/// `[cart]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CartSettings {
+    /// The per-line cap.
+    pub max_line_quantity: u32,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// Output format.
+    pub format: LogFormat,
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// A setting that stops the start.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A file or variable could not be read or parsed.
+    #[error("invalid configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    /// A value has the right type but is not acceptable.
+    #[error("invalid setting `{key}`: {reason}")]
+    Invalid {
+        /// The setting, as `section.key`.
+        key: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl Settings {
+    /// Loads the settings for the environment named by `SHOP_ENV` (files from
+    /// `./config`), with the process's environment variables on top.
+    pub fn load() -> Result<Self, SettingsError> {
+        let env = std::env::var("SHOP_ENV").unwrap_or_else(|_| "development".to_owned());
+        Self::load_from(Path::new("config"), &env, Environment::with_prefix("SHOP"))
+    }
+
+    /// Loads the compiled-in defaults, then `{dir}/{env}.toml` if present, then `environment`.
+    pub fn load_from(
+        dir: &Path,
+        env: &str,
+        environment: Environment,
+    ) -> Result<Self, SettingsError> {
+        let settings: Self = Config::builder()
+            .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+            .add_source(
+                File::from(dir.join(env))
+                    .format(FileFormat::Toml)
+                    .required(false),
+            )
+            .add_source(
+                environment
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true),
+            )
+            .build()?
+            .try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        self.currency()?;
+        self.max_line_quantity()?;
+        let db = &self.database;
+        if !(db.is_postgres() || db.url.starts_with("sqlite:")) {
+            return invalid(
+                "database.url",
+                "must start with sqlite:, postgres:// or postgresql://",
+            );
+        }
+        if db.max_connections == 0 {
+            return invalid("database.max_connections", "must be at least 1");
+        }
+        if db.min_connections > db.max_connections {
+            return invalid(
+                "database.min_connections",
+                "must not exceed database.max_connections",
+            );
+        }
+        if db.schema.is_empty()
+            || !db
+                .schema
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return invalid(
+                "database.schema",
+                "must be a plain identifier (letters, digits, _)",
+            );
+        }
+        if self.server.request_timeout_secs == 0 {
+            return invalid("server.request_timeout_secs", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The shop's currency.
+    pub fn currency(&self) -> Result<Currency, SettingsError> {
+        Currency::new(&self.shop.currency).map_err(|e| SettingsError::Invalid {
+            key: "shop.currency",
+            reason: e.to_string(),
+        })
+    }
+
+    /// The per-line cap.
+    pub fn max_line_quantity(&self) -> Result<MaxLineQuantity, SettingsError> {
+        MaxLineQuantity::new(self.cart.max_line_quantity).ok_or_else(|| SettingsError::Invalid {
+            key: "cart.max_line_quantity",
+            reason: format!("must be between 1 and {}", MaxLineQuantity::CEILING),
+        })
+    }
+}
+
+fn invalid(key: &'static str, reason: &str) -> Result<(), SettingsError> {
+    Err(SettingsError::Invalid {
+        key,
+        reason: reason.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let source: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::load_from(
+            Path::new("/nonexistent"),
+            "development",
+            Environment::with_prefix("SHOP").source(Some(source)),
+        )
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let settings = load(&[]).expect("defaults are valid");
+        assert_eq!(settings.server.port, 8080);
+        assert_eq!(settings.server.host.to_string(), "127.0.0.1");
+        assert_eq!(settings.database.url, "sqlite://shop.db?mode=rwc");
+        assert!(settings.database.auto_migrate);
+        assert_eq!(settings.cart.max_line_quantity, 999);
+        assert_eq!(settings.log.format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn environment_overrides_defaults() {
+        let settings = load(&[
+            ("SHOP__SERVER__PORT", "9000"),
+            ("SHOP__LOG__FORMAT", "json"),
+            ("SHOP__SHOP__CURRENCY", "USD"),
+        ])
+        .expect("valid");
+        assert_eq!(settings.server.port, 9000);
+        assert_eq!(settings.log.format, LogFormat::Json);
+        assert_eq!(
+            settings.currency().map(|c| c.to_string()).ok(),
+            Some("USD".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_bad_value_names_its_setting() {
+        let message =
+            |vars: &[(&str, &str)]| load(vars).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message(&[("SHOP__SERVER__PORT", "http")]).contains("server.port"));
+        assert!(message(&[("SHOP__SHOP__CURRENCY", "euro")]).contains("shop.currency"));
+        assert!(
+            message(&[("SHOP__CART__MAX_LINE_QUANTITY", "0")]).contains("cart.max_line_quantity")
+        );
+        assert!(message(&[("SHOP__DATABASE__URL", "mysql://x")]).contains("database.url"));
+        assert!(message(&[("SHOP__LOG__FORMAT", "xml")]).contains("log.format"));
+    }
+}
