@@ -77,6 +77,15 @@ impl Server {
         customize: impl FnOnce(AppModuleBuilder) -> AppModuleBuilder,
     ) -> Result<Self, StartError> {
         let connection = open_database(&settings).await?;
+        Self::with_connection(settings, connection, customize).await
+    }
+
+    /// Like [`Server::build_with`], over a pool opened (and migrated) by the caller.
+    pub async fn with_connection(
+        settings: Settings,
+        connection: DatabaseConnection,
+        customize: impl FnOnce(AppModuleBuilder) -> AppModuleBuilder,
+    ) -> Result<Self, StartError> {
         let address = SocketAddr::new(settings.server.host, settings.server.port);
         let listener = TcpListener::bind(address)
             .await

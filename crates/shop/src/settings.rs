@@ -155,6 +155,16 @@ impl Settings {
         Self::load_from(Path::new("config"), &env, Environment::with_prefix("SHOP"))
     }
 
+    /// The compiled-in defaults alone, ignoring files and the environment.
+    pub fn defaults() -> Result<Self, SettingsError> {
+        let none: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+        Self::load_from(
+            Path::new("/nonexistent"),
+            "none",
+            Environment::with_prefix("SHOP").source(Some(none)),
+        )
+    }
+
     /// Loads the compiled-in defaults, then `{dir}/{env}.toml` if present, then `environment`.
     pub fn load_from(
         dir: &Path,
