@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use shaku_axum::Inject;
+use shop_application::CartError;
 use shop_application::services::CartService;
 use shop_domain::{Cart, CartId, MaxLineQuantity, ProductId, Quantity};
 use uuid::Uuid;
@@ -126,7 +127,16 @@ pub async fn add_item(
     let id = CartId(id);
     let input = add_item_input(&body, carts.max_line_quantity());
     let (product_id, quantity) = unless_cart_missing(&*carts, id, input).await?;
-    let cart = carts.add_item(id, product_id, quantity, expected).await?;
+    let cart = carts
+        .add_item(id, product_id, quantity, expected)
+        .await
+        .map_err(|err| match err {
+            // The product is named in the body, not the path: a 422, as API.md says.
+            CartError::ProductNotFound => {
+                ApiError::invalid_field("product_id", "no product has this id")
+            }
+            other => other.into(),
+        })?;
     Ok(CartReply::new(cart, &*settings))
 }
 
