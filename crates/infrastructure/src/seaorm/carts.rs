@@ -265,7 +265,7 @@ async fn bump_version(db: &impl ConnectionTrait, update: &CartUpdate) -> Result<
     use cart::Column;
     let mut bump = cart::Entity::update_many()
         .col_expr(Column::Version, Expr::col(Column::Version).add(1))
-        .col_expr(Column::UpdatedAt, Expr::val(update.now).into())
+        .col_expr(Column::UpdatedAt, Expr::val(update.now))
         .filter(Column::Id.eq(update.cart_id.0));
     if let Some(expected) = update.expected_version {
         bump = bump.filter(Column::Version.eq(version_to_db(expected)));

@@ -80,18 +80,18 @@ impl ProductRepository for SeaOrmProductRepository {
         patch: &ProductPatch,
         now: DateTime<Utc>,
     ) -> Result<Product, ProductError> {
-        let mut update = Products::update_many().col_expr(Column::UpdatedAt, Expr::val(now).into());
+        let mut update = Products::update_many().col_expr(Column::UpdatedAt, Expr::val(now));
         if let Some(name) = &patch.name {
             update = update
-                .col_expr(Column::Name, Expr::val(name.as_str()).into())
-                .col_expr(Column::NameFolded, Expr::val(fold(name.as_str())).into());
+                .col_expr(Column::Name, Expr::val(name.as_str()))
+                .col_expr(Column::NameFolded, Expr::val(fold(name.as_str())));
         }
         if let Some(description) = &patch.description {
             let text = description.as_ref().map(|d| d.as_str().to_owned());
-            update = update.col_expr(Column::Description, Expr::val(text).into());
+            update = update.col_expr(Column::Description, Expr::val(text));
         }
         if let Some(price) = patch.price {
-            update = update.col_expr(Column::Price, Expr::val(price.minor_units()).into());
+            update = update.col_expr(Column::Price, Expr::val(price.minor_units()));
         }
         let rows = update
             .filter(Column::Id.eq(id.0))
