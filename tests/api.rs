@@ -6,9 +6,7 @@ use reqwest::header::{CONTENT_TYPE, ETAG, IF_MATCH, LOCATION};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use shop_application::ports::{CartRepository, ProductRepository};
-use shop_infrastructure::in_memory::{
-    InMemoryCartRepository, InMemoryProductRepository, InMemoryStore,
-};
+use shop_infrastructure::in_memory::{InMemoryCartRepository, InMemoryProductRepository, InMemoryStore};
 use shop_tests::{TestApp, TestDatabase};
 
 async fn sqlite() -> Option<(TestApp, TestDatabase)> {
@@ -82,46 +80,24 @@ async fn json_of(response: Response) -> Value {
 /// Asserts a problem+json answer of `status` and type `slug`; returns its body.
 async fn problem(response: Response, status: StatusCode, slug: &str) -> Value {
     assert_eq!(response.status(), status, "status");
-    let content_type = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     assert_eq!(content_type.as_deref(), Some("application/problem+json"));
     assert!(response.headers().contains_key("x-request-id"));
     let body = json_of(response).await;
-    assert_eq!(
-        body["type"],
-        format!("https://shop.example/problems/{slug}"),
-        "{body}"
-    );
+    assert_eq!(body["type"], format!("https://shop.example/problems/{slug}"), "{body}");
     assert_eq!(body["status"], status.as_u16());
-    assert!(
-        body["title"].is_string() && body["detail"].is_string(),
-        "{body}"
-    );
+    assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
     body
 }
 
 fn error_fields(problem: &Value) -> Vec<String> {
     problem["errors"]
         .as_array()
-        .map_or_else(Vec::new, |errors| {
-            errors
-                .iter()
-                .filter_map(|e| e["field"].as_str().map(str::to_owned))
-                .collect()
-        })
+        .map_or_else(Vec::new, |errors| errors.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
 }
 
 async fn create_product(app: &TestApp, name: &str, price: i64) -> Value {
-    let response = send(
-        app,
-        Method::POST,
-        "/api/v1/products",
-        Some(json!({"name": name, "price": price})),
-    )
-    .await;
+    let response = send(app, Method::POST, "/api/v1/products", Some(json!({"name": name, "price": price}))).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     json_of(response).await
 }
@@ -129,29 +105,16 @@ async fn create_product(app: &TestApp, name: &str, price: i64) -> Value {
 async fn create_cart(app: &TestApp) -> String {
     let response = send(app, Method::POST, "/api/v1/carts", None).await;
     assert_eq!(response.status(), StatusCode::CREATED);
-    json_of(response).await["id"]
-        .as_str()
-        .expect("an id")
-        .to_owned()
+    json_of(response).await["id"].as_str().expect("an id").to_owned()
 }
 
 async fn add_item(app: &TestApp, cart: &str, product: &Value, quantity: i64) -> Response {
     let body = json!({"product_id": product["id"], "quantity": quantity});
-    send(
-        app,
-        Method::POST,
-        &format!("/api/v1/carts/{cart}/items"),
-        Some(body),
-    )
-    .await
+    send(app, Method::POST, &format!("/api/v1/carts/{cart}/items"), Some(body)).await
 }
 
 fn etag(response: &Response) -> Option<String> {
-    response
-        .headers()
-        .get(ETAG)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    response.headers().get(ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
 const UNKNOWN: &str = "00000000-0000-4000-8000-000000000000";
@@ -170,37 +133,21 @@ async fn create_and_get_a_product(app: &TestApp) {
     let body = json!({"name": " \t Green tea\n", "description": "Sencha", "price": 450});
     let response = send(app, Method::POST, "/api/v1/products", Some(body)).await;
     assert_eq!(response.status(), StatusCode::CREATED);
-    let location = response.headers()[LOCATION]
-        .to_str()
-        .expect("ascii")
-        .to_owned();
+    let location = response.headers()[LOCATION].to_str().expect("ascii").to_owned();
     let created = json_of(response).await;
-    assert_eq!(
-        location,
-        format!("/api/v1/products/{}", created["id"].as_str().expect("id"))
-    );
+    assert_eq!(location, format!("/api/v1/products/{}", created["id"].as_str().expect("id")));
     assert_eq!(created["name"], "Green tea");
     assert_eq!(created["description"], "Sencha");
     assert_eq!(created["price"], 450);
     assert_eq!(created["currency"], "EUR");
     assert_eq!(created["created_at"], created["updated_at"]);
-    assert!(
-        created["created_at"]
-            .as_str()
-            .is_some_and(|t| t.ends_with('Z'))
-    );
+    assert!(created["created_at"].as_str().is_some_and(|t| t.ends_with('Z')));
     let fetched = json_of(send(app, Method::GET, &location, None).await).await;
     assert_eq!(fetched, created);
 
     let free = create_product(app, "Sample", 0).await;
-    assert_eq!(
-        (free["price"].clone(), free["description"].clone()),
-        (json!(0), Value::Null)
-    );
-    assert_eq!(
-        create_product(app, "Gold", 1_000_000_000).await["price"],
-        1_000_000_000
-    );
+    assert_eq!((free["price"].clone(), free["description"].clone()), (json!(0), Value::Null));
+    assert_eq!(create_product(app, "Gold", 1_000_000_000).await["price"], 1_000_000_000);
 }
 
 async fn product_validation_names_each_field(app: &TestApp) {
@@ -208,23 +155,14 @@ async fn product_validation_names_each_field(app: &TestApp) {
         (json!({"name": "Tea", "price": 19.99}), vec!["price"]),
         (json!({"name": "Tea", "price": "450"}), vec!["price"]),
         (json!({"name": "Tea", "price": -1}), vec!["price"]),
-        (
-            json!({"name": "Tea", "price": 1_000_000_001}),
-            vec!["price"],
-        ),
+        (json!({"name": "Tea", "price": 1_000_000_001}), vec!["price"]),
         (json!({"name": "Tea"}), vec!["price"]),
         (json!({"price": 1}), vec!["name"]),
         (json!({"name": "   ", "price": 1}), vec!["name"]),
         (json!({"name": "x".repeat(201), "price": 1}), vec!["name"]),
         (json!({"name": 5, "price": 1}), vec!["name"]),
-        (
-            json!({"name": "Tea", "price": 1, "description": "d".repeat(2001)}),
-            vec!["description"],
-        ),
-        (
-            json!({"name": "", "price": 1.5, "description": 7}),
-            vec!["name", "description", "price"],
-        ),
+        (json!({"name": "Tea", "price": 1, "description": "d".repeat(2001)}), vec!["description"]),
+        (json!({"name": "", "price": 1.5, "description": 7}), vec!["name", "description", "price"]),
         (json!([1, 2]), vec!["body"]),
     ];
     for (body, fields) in cases {
@@ -238,49 +176,16 @@ async fn product_validation_names_each_field(app: &TestApp) {
 
 async fn malformed_bodies_are_refused_before_validation(app: &TestApp) {
     let raw = |content_type: &'static str, body: &'static str| {
-        app.client
-            .post(app.url("/api/v1/products"))
-            .header(CONTENT_TYPE, content_type)
-            .body(body)
-            .send()
+        app.client.post(app.url("/api/v1/products")).header(CONTENT_TYPE, content_type).body(body).send()
     };
-    let response = raw("application/json", "{\"name\": \"Tea\",")
-        .await
-        .expect("answered");
+    let response = raw("application/json", "{\"name\": \"Tea\",").await.expect("answered");
     problem(response, StatusCode::BAD_REQUEST, "malformed-request").await;
-    let response = raw("text/plain", "{\"name\": \"Tea\", \"price\": 1}")
-        .await
-        .expect("answered");
-    problem(
-        response,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported-media-type",
-    )
-    .await;
-    let response = app
-        .client
-        .post(app.url("/api/v1/products"))
-        .body("{}")
-        .send()
-        .await
-        .expect("answered");
-    problem(
-        response,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported-media-type",
-    )
-    .await;
-    let response = raw(
-        "application/json; charset=utf-8",
-        "{\"name\": \"Tea\", \"price\": 1}",
-    )
-    .await
-    .expect("answered");
-    assert_eq!(
-        response.status(),
-        StatusCode::CREATED,
-        "parameters of the JSON media type are fine"
-    );
+    let response = raw("text/plain", "{\"name\": \"Tea\", \"price\": 1}").await.expect("answered");
+    problem(response, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type").await;
+    let response = app.client.post(app.url("/api/v1/products")).body("{}").send().await.expect("answered");
+    problem(response, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type").await;
+    let response = raw("application/json; charset=utf-8", "{\"name\": \"Tea\", \"price\": 1}").await.expect("answered");
+    assert_eq!(response.status(), StatusCode::CREATED, "parameters of the JSON media type are fine");
 }
 
 async fn body_limit_is_64_kib(app: &TestApp) {
@@ -291,33 +196,16 @@ async fn body_limit_is_64_kib(app: &TestApp) {
         text
     };
     let post = |text: String| {
-        app.client
-            .post(app.url("/api/v1/products"))
-            .header(CONTENT_TYPE, "application/json")
-            .body(text)
-            .send()
+        app.client.post(app.url("/api/v1/products")).header(CONTENT_TYPE, "application/json").body(text).send()
     };
-    assert_eq!(
-        post(body(65_536)).await.expect("answered").status(),
-        StatusCode::CREATED
-    );
+    assert_eq!(post(body(65_536)).await.expect("answered").status(), StatusCode::CREATED);
     let response = post(body(65_537)).await.expect("answered");
     problem(response, StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large").await;
 }
 
 async fn malformed_ids_and_unknown_products(app: &TestApp) {
-    for (method, body) in [
-        (Method::GET, None),
-        (Method::PATCH, Some(json!({}))),
-        (Method::DELETE, None),
-    ] {
-        let response = send(
-            app,
-            method.clone(),
-            "/api/v1/products/not-a-uuid",
-            body.clone(),
-        )
-        .await;
+    for (method, body) in [(Method::GET, None), (Method::PATCH, Some(json!({}))), (Method::DELETE, None)] {
+        let response = send(app, method.clone(), "/api/v1/products/not-a-uuid", body.clone()).await;
         problem(response, StatusCode::BAD_REQUEST, "malformed-request").await;
         let response = send(app, method, &format!("/api/v1/products/{UNKNOWN}"), body).await;
         problem(response, StatusCode::NOT_FOUND, "not-found").await;
@@ -354,44 +242,18 @@ async fn listing_pages_with_cursors_and_search(app: &TestApp) {
     assert_eq!(default_page["items"].as_array().map(Vec::len), Some(6));
     assert_eq!(default_page["next_cursor"], Value::Null);
 
-    let found =
-        json_of(send(app, Method::GET, "/api/v1/products?q=tEa&limit=100", None).await).await;
-    let names: Vec<_> = found["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|p| p["name"].clone())
-        .collect();
-    assert_eq!(
-        names,
-        vec![
-            json!("Green tea"),
-            json!("Black TEA"),
-            json!("Teapot"),
-            json!("Late tea")
-        ]
-    );
+    let found = json_of(send(app, Method::GET, "/api/v1/products?q=tEa&limit=100", None).await).await;
+    let names: Vec<_> = found["items"].as_array().expect("items").iter().map(|p| p["name"].clone()).collect();
+    assert_eq!(names, vec![json!("Green tea"), json!("Black TEA"), json!("Teapot"), json!("Late tea")]);
 }
 
 async fn listing_rejects_bad_parameters(app: &TestApp) {
-    for query in [
-        "limit=0",
-        "limit=101",
-        "limit=abc",
-        "limit=-1",
-        "cursor=not-a-cursor",
-        "cursor=%20",
-    ] {
+    for query in ["limit=0", "limit=101", "limit=abc", "limit=-1", "cursor=not-a-cursor", "cursor=%20"] {
         let response = send(app, Method::GET, &format!("/api/v1/products?{query}"), None).await;
         problem(response, StatusCode::BAD_REQUEST, "malformed-request").await;
     }
     for query in ["limit=1", "limit=100"] {
-        assert_eq!(
-            send(app, Method::GET, &format!("/api/v1/products?{query}"), None)
-                .await
-                .status(),
-            StatusCode::OK
-        );
+        assert_eq!(send(app, Method::GET, &format!("/api/v1/products?{query}"), None).await.status(), StatusCode::OK);
     }
 }
 
@@ -403,33 +265,15 @@ async fn patching_a_product(app: &TestApp) {
     let unchanged = json_of(send(app, Method::PATCH, &path, Some(json!({}))).await).await;
     assert_eq!(unchanged, created, "{{}} changes nothing");
 
-    let response = send(
-        app,
-        Method::PATCH,
-        &path,
-        Some(json!({"price": 500, "name": "  Black tea "})),
-    )
-    .await;
+    let response = send(app, Method::PATCH, &path, Some(json!({"price": 500, "name": "  Black tea "}))).await;
     assert_eq!(response.status(), StatusCode::OK);
     let patched = json_of(response).await;
-    assert_eq!(
-        (patched["name"].clone(), patched["price"].clone()),
-        (json!("Black tea"), json!(500))
-    );
+    assert_eq!((patched["name"].clone(), patched["price"].clone()), (json!("Black tea"), json!(500)));
     assert_eq!(patched["description"], "Loose leaf");
     assert_eq!(patched["created_at"], created["created_at"]);
     assert_ne!(patched["updated_at"], created["updated_at"]);
 
-    let cleared = json_of(
-        send(
-            app,
-            Method::PATCH,
-            &path,
-            Some(json!({"description": null})),
-        )
-        .await,
-    )
-    .await;
+    let cleared = json_of(send(app, Method::PATCH, &path, Some(json!({"description": null}))).await).await;
     assert_eq!(cleared["description"], Value::Null);
 
     for (body, field) in [
@@ -438,28 +282,14 @@ async fn patching_a_product(app: &TestApp) {
         (json!({"price": 1.5}), "price"),
         (json!({"name": ""}), "name"),
     ] {
-        let problem = problem(
-            send(app, Method::PATCH, &path, Some(body)).await,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation",
-        )
-        .await;
+        let problem =
+            problem(send(app, Method::PATCH, &path, Some(body)).await, StatusCode::UNPROCESSABLE_ENTITY, "validation")
+                .await;
         assert_eq!(error_fields(&problem), vec![field]);
     }
-    let response = app
-        .client
-        .patch(app.url(&path))
-        .header(CONTENT_TYPE, "text/plain")
-        .body("{}")
-        .send()
-        .await
-        .expect("answered");
-    problem(
-        response,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported-media-type",
-    )
-    .await;
+    let response =
+        app.client.patch(app.url(&path)).header(CONTENT_TYPE, "text/plain").body("{}").send().await.expect("answered");
+    problem(response, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type").await;
     let after = json_of(send(app, Method::GET, &path, None).await).await;
     assert_eq!(after, cleared, "refused patches change nothing");
 }
@@ -474,18 +304,8 @@ async fn deleting_a_product_removes_it_from_carts(app: &TestApp) {
     let response = send(app, Method::DELETE, &tea_path, None).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert!(response.bytes().await.expect("body").is_empty());
-    problem(
-        send(app, Method::GET, &tea_path, None).await,
-        StatusCode::NOT_FOUND,
-        "not-found",
-    )
-    .await;
-    problem(
-        send(app, Method::DELETE, &tea_path, None).await,
-        StatusCode::NOT_FOUND,
-        "not-found",
-    )
-    .await;
+    problem(send(app, Method::GET, &tea_path, None).await, StatusCode::NOT_FOUND, "not-found").await;
+    problem(send(app, Method::DELETE, &tea_path, None).await, StatusCode::NOT_FOUND, "not-found").await;
     let read = json_of(send(app, Method::GET, &format!("/api/v1/carts/{cart}"), None).await).await;
     assert_eq!(read["items"].as_array().map(Vec::len), Some(1));
     assert_eq!(read["subtotal"], 600);
@@ -502,11 +322,7 @@ async fn a_whole_cart_flow(app: &TestApp) {
     assert_eq!(etag(&response).as_deref(), Some("\"1\""));
     let body = json!({"product_id": cake["id"]});
     let response = send(app, Method::POST, &format!("{path}/items"), Some(body)).await;
-    assert_eq!(
-        json_of(response).await["items"][1]["quantity"],
-        1,
-        "quantity defaults to 1"
-    );
+    assert_eq!(json_of(response).await["items"][1]["quantity"], 1, "quantity defaults to 1");
     let response = add_item(app, &cart, &tea, 3).await;
     let read = json_of(response).await;
     assert_eq!(
@@ -516,14 +332,8 @@ async fn a_whole_cart_flow(app: &TestApp) {
             {"product_id": cake["id"], "name": "Cake", "unit_price": 300, "quantity": 1, "line_total": 300},
         ])
     );
-    assert_eq!(
-        (read["total_quantity"].clone(), read["subtotal"].clone()),
-        (json!(6), json!(2550))
-    );
-    assert_eq!(
-        (read["currency"].clone(), read["version"].clone()),
-        (json!("EUR"), json!(3))
-    );
+    assert_eq!((read["total_quantity"].clone(), read["subtotal"].clone()), (json!(6), json!(2550)));
+    assert_eq!((read["currency"].clone(), read["version"].clone()), (json!("EUR"), json!(3)));
 
     // Carts show live catalog prices.
     let tea_path = format!("/api/v1/products/{}", tea["id"].as_str().expect("id"));
@@ -531,47 +341,26 @@ async fn a_whole_cart_flow(app: &TestApp) {
     let response = send(app, Method::GET, &path, None).await;
     assert_eq!(etag(&response).as_deref(), Some("\"3\""));
     let read = json_of(response).await;
-    assert_eq!(
-        (read["subtotal"].clone(), read["version"].clone()),
-        (json!(2800), json!(3))
-    );
+    assert_eq!((read["subtotal"].clone(), read["version"].clone()), (json!(2800), json!(3)));
 }
 
 async fn creating_carts(app: &TestApp) {
     let response = send(app, Method::POST, "/api/v1/carts", None).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(etag(&response).as_deref(), Some("\"0\""));
-    let location = response.headers()[LOCATION]
-        .to_str()
-        .expect("ascii")
-        .to_owned();
+    let location = response.headers()[LOCATION].to_str().expect("ascii").to_owned();
     let cart = json_of(response).await;
     let id = cart["id"].as_str().expect("id");
     assert_eq!(location, format!("/api/v1/carts/{id}"));
-    assert_eq!(
-        uuid::Uuid::parse_str(id).map(|u| u.get_version_num()).ok(),
-        Some(4)
-    );
+    assert_eq!(uuid::Uuid::parse_str(id).map(|u| u.get_version_num()).ok(), Some(4));
     assert_eq!(cart["items"], json!([]));
     assert_eq!(
-        (
-            cart["version"].clone(),
-            cart["subtotal"].clone(),
-            cart["total_quantity"].clone()
-        ),
+        (cart["version"].clone(), cart["subtotal"].clone(), cart["total_quantity"].clone()),
         (json!(0), json!(0), json!(0))
     );
-    assert_eq!(
-        json_of(send(app, Method::GET, &location, None).await).await,
-        cart
-    );
+    assert_eq!(json_of(send(app, Method::GET, &location, None).await).await, cart);
 
-    assert_eq!(
-        send(app, Method::POST, "/api/v1/carts", Some(json!({})))
-            .await
-            .status(),
-        StatusCode::CREATED
-    );
+    assert_eq!(send(app, Method::POST, "/api/v1/carts", Some(json!({}))).await.status(), StatusCode::CREATED);
     let response = app
         .client
         .post(app.url("/api/v1/carts"))
@@ -580,12 +369,7 @@ async fn creating_carts(app: &TestApp) {
         .send()
         .await
         .expect("answered");
-    problem(
-        response,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported-media-type",
-    )
-    .await;
+    problem(response, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type").await;
     let response = app
         .client
         .post(app.url("/api/v1/carts"))
@@ -596,24 +380,16 @@ async fn creating_carts(app: &TestApp) {
         .expect("answered");
     problem(response, StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large").await;
 
-    problem(
-        send(app, Method::GET, "/api/v1/carts/123", None).await,
-        StatusCode::BAD_REQUEST,
-        "malformed-request",
-    )
-    .await;
+    problem(send(app, Method::GET, "/api/v1/carts/123", None).await, StatusCode::BAD_REQUEST, "malformed-request")
+        .await;
     problem(
         send(app, Method::GET, &format!("/api/v1/carts/{UNKNOWN}"), None).await,
         StatusCode::NOT_FOUND,
         "not-found",
     )
     .await;
-    problem(
-        send(app, Method::GET, "/api/v1/carts", None).await,
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method-not-allowed",
-    )
-    .await;
+    problem(send(app, Method::GET, "/api/v1/carts", None).await, StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed")
+        .await;
 }
 
 async fn adding_items_validates_after_the_cart_exists(app: &TestApp) {
@@ -621,38 +397,18 @@ async fn adding_items_validates_after_the_cart_exists(app: &TestApp) {
     let cart = create_cart(app).await;
     let unknown_cart_items = format!("/api/v1/carts/{UNKNOWN}/items");
     let items = format!("/api/v1/carts/{cart}/items");
-    for body in [
-        json!({"product_id": tea["id"], "quantity": 0}),
-        json!({"product_id": "nope"}),
-        json!({}),
-        json!([]),
-    ] {
+    for body in [json!({"product_id": tea["id"], "quantity": 0}), json!({"product_id": "nope"}), json!({}), json!([])] {
         let response = send(app, Method::POST, &unknown_cart_items, Some(body.clone())).await;
         problem(response, StatusCode::NOT_FOUND, "not-found").await;
     }
     let cases = [
-        (
-            json!({"product_id": tea["id"], "quantity": 0}),
-            vec!["quantity"],
-        ),
-        (
-            json!({"product_id": tea["id"], "quantity": 1000}),
-            vec!["quantity"],
-        ),
-        (
-            json!({"product_id": tea["id"], "quantity": 1.5}),
-            vec!["quantity"],
-        ),
-        (
-            json!({"product_id": tea["id"], "quantity": "2"}),
-            vec!["quantity"],
-        ),
+        (json!({"product_id": tea["id"], "quantity": 0}), vec!["quantity"]),
+        (json!({"product_id": tea["id"], "quantity": 1000}), vec!["quantity"]),
+        (json!({"product_id": tea["id"], "quantity": 1.5}), vec!["quantity"]),
+        (json!({"product_id": tea["id"], "quantity": "2"}), vec!["quantity"]),
         (json!({"product_id": "not-a-uuid"}), vec!["product_id"]),
         (json!({"quantity": 1}), vec!["product_id"]),
-        (
-            json!({"product_id": null, "quantity": -5}),
-            vec!["product_id", "quantity"],
-        ),
+        (json!({"product_id": null, "quantity": -5}), vec!["product_id", "quantity"]),
     ];
     for (body, fields) in cases {
         let response = send(app, Method::POST, &items, Some(body.clone())).await;
@@ -675,20 +431,9 @@ async fn adding_items_validates_after_the_cart_exists(app: &TestApp) {
         .await
         .expect("answered");
     problem(response, StatusCode::BAD_REQUEST, "malformed-request").await;
-    let response = app
-        .client
-        .post(app.url(&items))
-        .header(CONTENT_TYPE, "text/plain")
-        .body("{}")
-        .send()
-        .await
-        .expect("answered");
-    problem(
-        response,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported-media-type",
-    )
-    .await;
+    let response =
+        app.client.post(app.url(&items)).header(CONTENT_TYPE, "text/plain").body("{}").send().await.expect("answered");
+    problem(response, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type").await;
     problem(
         send(app, Method::POST, "/api/v1/carts/x/items", Some(json!({}))).await,
         StatusCode::BAD_REQUEST,
@@ -706,111 +451,49 @@ async fn adding_items_validates_after_the_cart_exists(app: &TestApp) {
 async fn the_line_cap_refuses_without_changing_anything(app: &TestApp) {
     let tea = create_product(app, "Tea", 1).await;
     let cart = create_cart(app).await;
-    assert_eq!(
-        add_item(app, &cart, &tea, 999).await.status(),
-        StatusCode::OK
-    );
-    let problem = problem(
-        add_item(app, &cart, &tea, 1).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation",
-    )
-    .await;
+    assert_eq!(add_item(app, &cart, &tea, 999).await.status(), StatusCode::OK);
+    let problem = problem(add_item(app, &cart, &tea, 1).await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
     assert_eq!(error_fields(&problem), vec!["quantity"]);
     let read = json_of(send(app, Method::GET, &format!("/api/v1/carts/{cart}"), None).await).await;
-    assert_eq!(
-        (
-            read["items"][0]["quantity"].clone(),
-            read["version"].clone()
-        ),
-        (json!(999), json!(1))
-    );
+    assert_eq!((read["items"][0]["quantity"].clone(), read["version"].clone()), (json!(999), json!(1)));
 }
 
 async fn putting_quantities(app: &TestApp) {
     let tea = create_product(app, "Tea", 2).await;
     let cart = create_cart(app).await;
-    let line = format!(
-        "/api/v1/carts/{cart}/items/{}",
-        tea["id"].as_str().expect("id")
-    );
+    let line = format!("/api/v1/carts/{cart}/items/{}", tea["id"].as_str().expect("id"));
     let put = |quantity: Value| send(app, Method::PUT, &line, Some(json!({"quantity": quantity})));
 
     let unchanged = json_of(put(json!(0)).await).await;
-    assert_eq!(
-        (unchanged["version"].clone(), unchanged["items"].clone()),
-        (json!(0), json!([]))
-    );
+    assert_eq!((unchanged["version"].clone(), unchanged["items"].clone()), (json!(0), json!([])));
     let created = json_of(put(json!(3)).await).await;
-    assert_eq!(
-        (
-            created["items"][0]["quantity"].clone(),
-            created["version"].clone()
-        ),
-        (json!(3), json!(1))
-    );
+    assert_eq!((created["items"][0]["quantity"].clone(), created["version"].clone()), (json!(3), json!(1)));
     let same = put(json!(3)).await;
-    assert_eq!(
-        etag(&same).as_deref(),
-        Some("\"1\""),
-        "the same quantity changes nothing"
-    );
+    assert_eq!(etag(&same).as_deref(), Some("\"1\""), "the same quantity changes nothing");
     let set = json_of(put(json!(999)).await).await;
-    assert_eq!(
-        (set["items"][0]["quantity"].clone(), set["version"].clone()),
-        (json!(999), json!(2))
-    );
+    assert_eq!((set["items"][0]["quantity"].clone(), set["version"].clone()), (json!(999), json!(2)));
     let removed = json_of(put(json!(0)).await).await;
-    assert_eq!(
-        (removed["items"].clone(), removed["version"].clone()),
-        (json!([]), json!(3))
-    );
+    assert_eq!((removed["items"].clone(), removed["version"].clone()), (json!([]), json!(3)));
 
     for quantity in [json!(-1), json!(1000), json!(2.5), json!(null)] {
-        problem(
-            put(quantity).await,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation",
-        )
-        .await;
+        problem(put(quantity).await, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
     }
     let unknown_product = format!("/api/v1/carts/{cart}/items/{UNKNOWN}");
     problem(
-        send(
-            app,
-            Method::PUT,
-            &unknown_product,
-            Some(json!({"quantity": 1})),
-        )
-        .await,
+        send(app, Method::PUT, &unknown_product, Some(json!({"quantity": 1}))).await,
         StatusCode::NOT_FOUND,
         "not-found",
     )
     .await;
     problem(
-        send(
-            app,
-            Method::PUT,
-            &unknown_product,
-            Some(json!({"quantity": 0})),
-        )
-        .await,
+        send(app, Method::PUT, &unknown_product, Some(json!({"quantity": 0}))).await,
         StatusCode::NOT_FOUND,
         "not-found",
     )
     .await;
-    let unknown_cart = format!(
-        "/api/v1/carts/{UNKNOWN}/items/{}",
-        tea["id"].as_str().expect("id")
-    );
+    let unknown_cart = format!("/api/v1/carts/{UNKNOWN}/items/{}", tea["id"].as_str().expect("id"));
     problem(
-        send(
-            app,
-            Method::PUT,
-            &unknown_cart,
-            Some(json!({"quantity": -1})),
-        )
-        .await,
+        send(app, Method::PUT, &unknown_cart, Some(json!({"quantity": -1}))).await,
         StatusCode::NOT_FOUND,
         "not-found",
     )
@@ -828,63 +511,29 @@ async fn removing_lines_and_clearing(app: &TestApp) {
     let tea = create_product(app, "Tea", 2).await;
     let cake = create_product(app, "Cake", 3).await;
     let cart = create_cart(app).await;
-    let tea_line = format!(
-        "/api/v1/carts/{cart}/items/{}",
-        tea["id"].as_str().expect("id")
-    );
-    problem(
-        send(app, Method::DELETE, &tea_line, None).await,
-        StatusCode::NOT_FOUND,
-        "not-found",
-    )
-    .await;
+    let tea_line = format!("/api/v1/carts/{cart}/items/{}", tea["id"].as_str().expect("id"));
+    problem(send(app, Method::DELETE, &tea_line, None).await, StatusCode::NOT_FOUND, "not-found").await;
     add_item(app, &cart, &tea, 1).await;
     add_item(app, &cart, &cake, 1).await;
     let response = send(app, Method::DELETE, &tea_line, None).await;
     assert_eq!(response.status(), StatusCode::OK);
     let read = json_of(response).await;
-    assert_eq!(
-        (
-            read["items"].as_array().map(Vec::len),
-            read["version"].clone()
-        ),
-        (Some(1), json!(3))
-    );
+    assert_eq!((read["items"].as_array().map(Vec::len), read["version"].clone()), (Some(1), json!(3)));
 
     let items = format!("/api/v1/carts/{cart}/items");
     let cleared = json_of(send(app, Method::DELETE, &items, None).await).await;
-    assert_eq!(
-        (cleared["items"].clone(), cleared["version"].clone()),
-        (json!([]), json!(4))
-    );
+    assert_eq!((cleared["items"].clone(), cleared["version"].clone()), (json!([]), json!(4)));
     let again = json_of(send(app, Method::DELETE, &items, None).await).await;
-    assert_eq!(
-        again["version"], 4,
-        "clearing an empty cart changes nothing"
-    );
+    assert_eq!(again["version"], 4, "clearing an empty cart changes nothing");
 
     problem(
-        send(
-            app,
-            Method::DELETE,
-            &format!("/api/v1/carts/{UNKNOWN}/items"),
-            None,
-        )
-        .await,
+        send(app, Method::DELETE, &format!("/api/v1/carts/{UNKNOWN}/items"), None).await,
         StatusCode::NOT_FOUND,
         "not-found",
     )
     .await;
-    let unknown_cart_line = format!(
-        "/api/v1/carts/{UNKNOWN}/items/{}",
-        tea["id"].as_str().expect("id")
-    );
-    problem(
-        send(app, Method::DELETE, &unknown_cart_line, None).await,
-        StatusCode::NOT_FOUND,
-        "not-found",
-    )
-    .await;
+    let unknown_cart_line = format!("/api/v1/carts/{UNKNOWN}/items/{}", tea["id"].as_str().expect("id"));
+    problem(send(app, Method::DELETE, &unknown_cart_line, None).await, StatusCode::NOT_FOUND, "not-found").await;
     problem(
         send(app, Method::DELETE, "/api/v1/carts/x/items", None).await,
         StatusCode::BAD_REQUEST,
@@ -899,30 +548,18 @@ async fn if_match_guards_every_cart_write(app: &TestApp) {
     let path = format!("/api/v1/carts/{cart}");
     let line = format!("{path}/items/{}", tea["id"].as_str().expect("id"));
     let guarded = |method: Method, path: &str, tag: &str, body: Option<Value>| {
-        let mut request = app
-            .client
-            .request(method, app.url(path))
-            .header(IF_MATCH, tag);
+        let mut request = app.client.request(method, app.url(path)).header(IF_MATCH, tag);
         if let Some(body) = body {
             request = request.json(&body);
         }
         request.send()
     };
-    let added = guarded(
-        Method::POST,
-        &format!("{path}/items"),
-        "\"0\"",
-        Some(json!({"product_id": tea["id"]})),
-    )
-    .await
-    .expect("answered");
+    let added = guarded(Method::POST, &format!("{path}/items"), "\"0\"", Some(json!({"product_id": tea["id"]})))
+        .await
+        .expect("answered");
     assert_eq!(etag(&added).as_deref(), Some("\"1\""));
     let writes = [
-        (
-            Method::POST,
-            format!("{path}/items"),
-            Some(json!({"product_id": tea["id"]})),
-        ),
+        (Method::POST, format!("{path}/items"), Some(json!({"product_id": tea["id"]}))),
         (Method::PUT, line.clone(), Some(json!({"quantity": 5}))),
         (Method::DELETE, line.clone(), None),
         (Method::DELETE, format!("{path}/items"), None),
@@ -930,86 +567,43 @@ async fn if_match_guards_every_cart_write(app: &TestApp) {
     ];
     for (method, target, body) in writes {
         for stale in ["\"0\"", "W/\"1\"", "\"abc\""] {
-            let response = guarded(method.clone(), &target, stale, body.clone())
-                .await
-                .expect("answered");
-            problem(
-                response,
-                StatusCode::PRECONDITION_FAILED,
-                "precondition-failed",
-            )
-            .await;
+            let response = guarded(method.clone(), &target, stale, body.clone()).await.expect("answered");
+            problem(response, StatusCode::PRECONDITION_FAILED, "precondition-failed").await;
         }
     }
     let read = json_of(send(app, Method::GET, &path, None).await).await;
     assert_eq!(
-        (
-            read["version"].clone(),
-            read["items"][0]["quantity"].clone()
-        ),
+        (read["version"].clone(), read["items"][0]["quantity"].clone()),
         (json!(1), json!(1)),
         "nothing changed"
     );
-    let response = guarded(Method::PUT, &line, "\"1\"", Some(json!({"quantity": 5})))
-        .await
-        .expect("answered");
+    let response = guarded(Method::PUT, &line, "\"1\"", Some(json!({"quantity": 5}))).await.expect("answered");
     assert_eq!(etag(&response).as_deref(), Some("\"2\""));
-    let response = guarded(Method::PUT, &line, "*", Some(json!({"quantity": 6})))
-        .await
-        .expect("answered");
+    let response = guarded(Method::PUT, &line, "*", Some(json!({"quantity": 6}))).await.expect("answered");
     assert_eq!(response.status(), StatusCode::OK);
-    let response = guarded(Method::PUT, &line, "3", Some(json!({"quantity": 6})))
-        .await
-        .expect("answered");
+    let response = guarded(Method::PUT, &line, "3", Some(json!({"quantity": 6}))).await.expect("answered");
     problem(response, StatusCode::BAD_REQUEST, "malformed-request").await;
-    let response = guarded(Method::DELETE, &path, "\"3\"", None)
-        .await
-        .expect("answered");
+    let response = guarded(Method::DELETE, &path, "\"3\"", None).await.expect("answered");
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 }
 
 async fn deleting_carts(app: &TestApp) {
     let cart = create_cart(app).await;
     let path = format!("/api/v1/carts/{cart}");
-    assert_eq!(
-        send(app, Method::DELETE, &path, None).await.status(),
-        StatusCode::NO_CONTENT
-    );
-    problem(
-        send(app, Method::GET, &path, None).await,
-        StatusCode::NOT_FOUND,
-        "not-found",
-    )
-    .await;
-    problem(
-        send(app, Method::DELETE, &path, None).await,
-        StatusCode::NOT_FOUND,
-        "not-found",
-    )
-    .await;
-    problem(
-        send(app, Method::DELETE, "/api/v1/carts/x", None).await,
-        StatusCode::BAD_REQUEST,
-        "malformed-request",
-    )
-    .await;
+    assert_eq!(send(app, Method::DELETE, &path, None).await.status(), StatusCode::NO_CONTENT);
+    problem(send(app, Method::GET, &path, None).await, StatusCode::NOT_FOUND, "not-found").await;
+    problem(send(app, Method::DELETE, &path, None).await, StatusCode::NOT_FOUND, "not-found").await;
+    problem(send(app, Method::DELETE, "/api/v1/carts/x", None).await, StatusCode::BAD_REQUEST, "malformed-request")
+        .await;
 }
 
 async fn errors_are_problems_with_request_ids(app: &TestApp) {
-    let response = app
-        .client
-        .get(app.url("/nowhere"))
-        .header("x-request-id", "trace-me-42")
-        .send()
-        .await
-        .expect("answered");
+    let response =
+        app.client.get(app.url("/nowhere")).header("x-request-id", "trace-me-42").send().await.expect("answered");
     assert_eq!(response.headers()["x-request-id"], "trace-me-42");
     problem(response, StatusCode::NOT_FOUND, "not-found").await;
     let response = send(app, Method::GET, "/health/live", None).await;
-    let generated = response.headers()["x-request-id"]
-        .to_str()
-        .expect("ascii")
-        .to_owned();
+    let generated = response.headers()["x-request-id"].to_str().expect("ascii").to_owned();
     assert_eq!(uuid::Uuid::parse_str(&generated).map(|_| ()), Ok(()));
 }
 
@@ -1019,19 +613,11 @@ async fn errors_are_problems_with_request_ids(app: &TestApp) {
 async fn in_memory_adapters_swap_in_through_the_container() {
     let database = TestDatabase::sqlite();
     let store = InMemoryStore::new();
-    let app = TestApp::spawn_with(
-        database.settings.clone(),
-        database.connect().await,
-        |builder| {
-            builder
-                .with_component_override::<dyn ProductRepository>(Box::new(
-                    InMemoryProductRepository::new(store.clone()),
-                ))
-                .with_component_override::<dyn CartRepository>(Box::new(
-                    InMemoryCartRepository::new(store.clone()),
-                ))
-        },
-    )
+    let app = TestApp::spawn_with(database.settings.clone(), database.connect().await, |builder| {
+        builder
+            .with_component_override::<dyn ProductRepository>(Box::new(InMemoryProductRepository::new(store.clone())))
+            .with_component_override::<dyn CartRepository>(Box::new(InMemoryCartRepository::new(store.clone())))
+    })
     .await;
     let tea = create_product(&app, "Tea", 450).await;
     let cart = create_cart(&app).await;
@@ -1042,10 +628,7 @@ async fn in_memory_adapters_swap_in_through_the_container() {
     let connection = database.connect().await;
     let rows = sea_orm::ConnectionTrait::query_one_raw(
         &connection,
-        sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Sqlite,
-            "SELECT COUNT(*) AS n FROM products",
-        ),
+        sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, "SELECT COUNT(*) AS n FROM products"),
     )
     .await
     .expect("query")
@@ -1053,10 +636,52 @@ async fn in_memory_adapters_swap_in_through_the_container() {
     assert_eq!(rows, Some(0));
     store.set_unavailable(true);
     let response = send(&app, Method::GET, &format!("/api/v1/carts/{cart}"), None).await;
-    problem(
-        response,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "service-unavailable",
-    )
-    .await;
+    problem(response, StatusCode::SERVICE_UNAVAILABLE, "service-unavailable").await;
+}
+
+/// Counts the SQL statements each request sends, so that a change can't
+/// quietly make reading a cart N+1. (BEGIN and COMMIT are not counted.)
+async fn statements_per_request(database: TestDatabase) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let mut connection = database.connect().await;
+    let statements = Arc::new(AtomicUsize::new(0));
+    let counter = statements.clone();
+    connection.set_metric_callback(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    let app = TestApp::spawn_with(database.settings.clone(), connection, |builder| builder).await;
+    let cart = create_cart(&app).await;
+    let mut products = Vec::new();
+    for name in ["Tea", "Cake", "Cocoa", "Scone"] {
+        let product = create_product(&app, name, 100).await;
+        assert_eq!(add_item(&app, &cart, &product, 1).await.status(), StatusCode::OK);
+        products.push(product);
+    }
+    let count = async |method: Method, path: String, body: Option<Value>| {
+        statements.store(0, Ordering::SeqCst);
+        let response = send(&app, method, &path, body).await;
+        assert!(response.status().is_success(), "{path}: {}", response.status());
+        statements.load(Ordering::SeqCst)
+    };
+    let read = count(Method::GET, format!("/api/v1/carts/{cart}"), None).await;
+    assert_eq!(read, 1, "reading a cart with 4 lines is one query");
+    let body = json!({"product_id": products[0]["id"], "quantity": 1});
+    let add = count(Method::POST, format!("/api/v1/carts/{cart}/items"), Some(body)).await;
+    assert_eq!(add, 3, "adding: upsert, version bump, read back");
+    let page = count(Method::GET, "/api/v1/products?limit=2".to_owned(), None).await;
+    assert_eq!(page, 1, "a product page is one query");
+}
+
+#[tokio::test]
+async fn statements_per_request_on_sqlite() {
+    statements_per_request(TestDatabase::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_per_request_on_postgres() {
+    if let Some(database) = TestDatabase::postgres().await {
+        statements_per_request(database).await;
+    }
 }

@@ -10,12 +10,9 @@ use shop_application::ports::{CartRepository, ProductRepository};
 use shop_application::services::{CartService, ListProducts, ProductService};
 use shop_application::{CartError, ProductError, StorageError};
 use shop_domain::{
-    CartRuleError, MaxLineQuantity, NewProduct, Price, ProductId, ProductName, ProductPatch,
-    Quantity, Version,
+    CartRuleError, MaxLineQuantity, NewProduct, Price, ProductId, ProductName, ProductPatch, Quantity, Version,
 };
-use shop_infrastructure::in_memory::{
-    InMemoryCartRepository, InMemoryProductRepository, InMemoryStore,
-};
+use shop_infrastructure::in_memory::{InMemoryCartRepository, InMemoryProductRepository, InMemoryStore};
 
 /// The real container with both repositories swapped for in-memory ones.
 fn module(store: &Arc<InMemoryStore>, max_line_quantity: u32) -> AppModule {
@@ -23,12 +20,8 @@ fn module(store: &Arc<InMemoryStore>, max_line_quantity: u32) -> AppModule {
     settings.cart.max_line_quantity = max_line_quantity;
     module_builder(settings, sea_orm::DatabaseConnection::default())
         .expect("valid settings")
-        .with_component_override::<dyn ProductRepository>(Box::new(InMemoryProductRepository::new(
-            store.clone(),
-        )))
-        .with_component_override::<dyn CartRepository>(Box::new(InMemoryCartRepository::new(
-            store.clone(),
-        )))
+        .with_component_override::<dyn ProductRepository>(Box::new(InMemoryProductRepository::new(store.clone())))
+        .with_component_override::<dyn CartRepository>(Box::new(InMemoryCartRepository::new(store.clone())))
         .build()
 }
 
@@ -51,51 +44,21 @@ async fn a_whole_cart_flow() {
     let products: Arc<dyn ProductService> = module.resolve();
     let carts: Arc<dyn CartService> = module.resolve();
 
-    let tea = products
-        .create(new_product("Green tea", 450))
-        .await
-        .expect("created");
-    let cake = products
-        .create(new_product("Cake", 300))
-        .await
-        .expect("created");
+    let tea = products.create(new_product("Green tea", 450)).await.expect("created");
+    let cake = products.create(new_product("Cake", 300)).await.expect("created");
     let cart = carts.create().await.expect("created");
-    carts
-        .add_item(cart.id, tea.id, qty(2), None)
-        .await
-        .expect("added");
-    carts
-        .add_item(cart.id, cake.id, qty(1), Some(Version(1)))
-        .await
-        .expect("added");
-    let cart = carts
-        .add_item(cart.id, tea.id, qty(1), None)
-        .await
-        .expect("added");
-    assert_eq!(
-        (cart.total_quantity(), cart.subtotal(), cart.version),
-        (4, 3 * 450 + 300, Version(3))
-    );
+    carts.add_item(cart.id, tea.id, qty(2), None).await.expect("added");
+    carts.add_item(cart.id, cake.id, qty(1), Some(Version(1))).await.expect("added");
+    let cart = carts.add_item(cart.id, tea.id, qty(1), None).await.expect("added");
+    assert_eq!((cart.total_quantity(), cart.subtotal(), cart.version), (4, 3 * 450 + 300, Version(3)));
 
-    let cart = carts
-        .set_item_quantity(cart.id, cake.id, None, None)
-        .await
-        .expect("removed");
+    let cart = carts.set_item_quantity(cart.id, cake.id, None, None).await.expect("removed");
     assert_eq!(cart.lines.len(), 1);
     products.delete(tea.id).await.expect("deleted");
     let cart = carts.get(cart.id).await.expect("read");
-    assert!(
-        cart.lines.is_empty(),
-        "deleting a product empties its lines"
-    );
-    carts
-        .delete(cart.id, Some(cart.version))
-        .await
-        .expect("deleted");
-    assert!(matches!(
-        carts.get(cart.id).await,
-        Err(CartError::CartNotFound)
-    ));
+    assert!(cart.lines.is_empty(), "deleting a product empties its lines");
+    carts.delete(cart.id, Some(cart.version)).await.expect("deleted");
+    assert!(matches!(carts.get(cart.id).await, Err(CartError::CartNotFound)));
 }
 
 #[tokio::test]
@@ -105,24 +68,12 @@ async fn the_cap_comes_from_the_settings() {
     let products: Arc<dyn ProductService> = module.resolve();
     let carts: Arc<dyn CartService> = module.resolve();
     assert_eq!(carts.max_line_quantity().get(), 5);
-    let tea = products
-        .create(new_product("Tea", 1))
-        .await
-        .expect("created");
+    let tea = products.create(new_product("Tea", 1)).await.expect("created");
     let cart = carts.create().await.expect("created");
-    carts
-        .add_item(cart.id, tea.id, qty(3), None)
-        .await
-        .expect("fits");
+    carts.add_item(cart.id, tea.id, qty(3), None).await.expect("fits");
     let refused = carts.add_item(cart.id, tea.id, qty(3), None).await;
     assert!(
-        matches!(
-            refused,
-            Err(CartError::Rule(CartRuleError::LineQuantityExceeded {
-                requested: 6,
-                max: 5
-            }))
-        ),
+        matches!(refused, Err(CartError::Rule(CartRuleError::LineQuantityExceeded { requested: 6, max: 5 }))),
         "{refused:?}"
     );
 }
@@ -134,25 +85,12 @@ async fn listing_pages_through_everything_once() {
     let products: Arc<dyn ProductService> = module.resolve();
     let mut created = Vec::new();
     for i in 0..7 {
-        created.push(
-            products
-                .create(new_product(&format!("Product {i}"), i))
-                .await
-                .expect("created")
-                .id,
-        );
+        created.push(products.create(new_product(&format!("Product {i}"), i)).await.expect("created").id);
     }
     let mut seen: Vec<ProductId> = Vec::new();
     let mut after = None;
     loop {
-        let page = products
-            .list(ListProducts {
-                after,
-                name_contains: None,
-                limit: 3,
-            })
-            .await
-            .expect("page");
+        let page = products.list(ListProducts { after, name_contains: None, limit: 3 }).await.expect("page");
         seen.extend(page.items.iter().map(|p| p.id));
         match page.next {
             Some(next) => after = Some(next),
@@ -167,20 +105,9 @@ async fn an_empty_patch_changes_nothing() {
     let store = InMemoryStore::new();
     let module = module(&store, 999);
     let products: Arc<dyn ProductService> = module.resolve();
-    let tea = products
-        .create(new_product("Tea", 1))
-        .await
-        .expect("created");
-    assert_eq!(
-        products
-            .update(tea.id, ProductPatch::default())
-            .await
-            .expect("unchanged"),
-        tea
-    );
-    let missing = products
-        .update(ProductId::new_random(), ProductPatch::default())
-        .await;
+    let tea = products.create(new_product("Tea", 1)).await.expect("created");
+    assert_eq!(products.update(tea.id, ProductPatch::default()).await.expect("unchanged"), tea);
+    let missing = products.update(ProductId::new_random(), ProductPatch::default()).await;
     assert!(matches!(missing, Err(ProductError::NotFound)));
 }
 
@@ -196,13 +123,7 @@ async fn a_storage_outage_surfaces_as_unavailable() {
         products.create(new_product("Tea", 1)).await,
         Err(ProductError::Storage(StorageError::Unavailable(_)))
     ));
-    assert!(matches!(
-        carts.get(cart.id).await,
-        Err(CartError::Storage(StorageError::Unavailable(_)))
-    ));
+    assert!(matches!(carts.get(cart.id).await, Err(CartError::Storage(StorageError::Unavailable(_)))));
     store.set_unavailable(false);
-    assert!(
-        carts.get(cart.id).await.is_ok(),
-        "recovers when the store is back"
-    );
+    assert!(carts.get(cart.id).await.is_ok(), "recovers when the store is back");
 }

@@ -21,9 +21,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(
-            m20261124_000001_create_catalog_and_carts::Migration,
-        )]
+        vec![Box::new(m20261124_000001_create_catalog_and_carts::Migration)]
     }
 
     /// Creates the bookkeeping table, and before it, on PostgreSQL, the schema
@@ -36,18 +34,14 @@ impl MigratorTrait for Migrator {
         if db.get_database_backend() == DbBackend::Postgres {
             create_search_path_schema(db).await?;
         }
-        let mut table = Schema::new(db.get_database_backend())
-            .create_table_from_entity(seaql_migrations::Entity);
+        let mut table = Schema::new(db.get_database_backend()).create_table_from_entity(seaql_migrations::Entity);
         db.execute(table.if_not_exists()).await?;
         Ok(())
     }
 }
 
 async fn create_search_path_schema<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
-    let query = Statement::from_string(
-        DbBackend::Postgres,
-        "SELECT current_setting('search_path') AS search_path",
-    );
+    let query = Statement::from_string(DbBackend::Postgres, "SELECT current_setting('search_path') AS search_path");
     let search_path: String = match db.query_one_raw(query).await? {
         Some(row) => row.try_get("", "search_path")?,
         None => return Ok(()),
@@ -58,7 +52,6 @@ async fn create_search_path_schema<C: ConnectionTrait>(db: &C) -> Result<(), DbE
         return Ok(());
     }
     let schema = first.trim_matches('"').replace('"', "\"\"");
-    db.execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
-        .await?;
+    db.execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")).await?;
     Ok(())
 }

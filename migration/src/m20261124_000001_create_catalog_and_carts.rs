@@ -46,11 +46,7 @@ impl MigrationTrait for Migration {
                     .table(Products::Table)
                     .col(ColumnDef::new(Products::Id).uuid().not_null().primary_key())
                     .col(ColumnDef::new(Products::Name).string_len(200).not_null())
-                    .col(
-                        ColumnDef::new(Products::NameFolded)
-                            .string_len(800)
-                            .not_null(),
-                    )
+                    .col(ColumnDef::new(Products::NameFolded).string_len(800).not_null())
                     .col(ColumnDef::new(Products::Description).text().null())
                     .col(
                         ColumnDef::new(Products::Price)
@@ -58,16 +54,8 @@ impl MigrationTrait for Migration {
                             .not_null()
                             .check(Expr::col(Products::Price).between(0, 1_000_000_000)),
                     )
-                    .col(
-                        ColumnDef::new(Products::CreatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(Products::UpdatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
+                    .col(ColumnDef::new(Products::CreatedAt).timestamp_with_time_zone().not_null())
+                    .col(ColumnDef::new(Products::UpdatedAt).timestamp_with_time_zone().not_null())
                     .to_owned(),
             )
             .await?;
@@ -95,16 +83,8 @@ impl MigrationTrait for Migration {
                             .default(0)
                             .check(Expr::col(Carts::Version).gte(0)),
                     )
-                    .col(
-                        ColumnDef::new(Carts::CreatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(Carts::UpdatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
+                    .col(ColumnDef::new(Carts::CreatedAt).timestamp_with_time_zone().not_null())
+                    .col(ColumnDef::new(Carts::UpdatedAt).timestamp_with_time_zone().not_null())
                     .to_owned(),
             )
             .await?;
@@ -113,49 +93,29 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(ProductCartAssociation::Table)
-                    .col(
-                        ColumnDef::new(ProductCartAssociation::CartId)
-                            .uuid()
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(ProductCartAssociation::ProductId)
-                            .uuid()
-                            .not_null(),
-                    )
+                    .col(ColumnDef::new(ProductCartAssociation::CartId).uuid().not_null())
+                    .col(ColumnDef::new(ProductCartAssociation::ProductId).uuid().not_null())
                     .col(
                         ColumnDef::new(ProductCartAssociation::Quantity)
                             .integer()
                             .not_null()
                             .check(Expr::col(ProductCartAssociation::Quantity).gt(0)),
                     )
-                    .col(
-                        ColumnDef::new(ProductCartAssociation::AddedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
+                    .col(ColumnDef::new(ProductCartAssociation::AddedAt).timestamp_with_time_zone().not_null())
                     .primary_key(
-                        Index::create()
-                            .col(ProductCartAssociation::CartId)
-                            .col(ProductCartAssociation::ProductId),
+                        Index::create().col(ProductCartAssociation::CartId).col(ProductCartAssociation::ProductId),
                     )
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_product_cart_association_cart")
-                            .from(
-                                ProductCartAssociation::Table,
-                                ProductCartAssociation::CartId,
-                            )
+                            .from(ProductCartAssociation::Table, ProductCartAssociation::CartId)
                             .to(Carts::Table, Carts::Id)
                             .on_delete(ForeignKeyAction::Cascade),
                     )
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_product_cart_association_product")
-                            .from(
-                                ProductCartAssociation::Table,
-                                ProductCartAssociation::ProductId,
-                            )
+                            .from(ProductCartAssociation::Table, ProductCartAssociation::ProductId)
                             .to(Products::Table, Products::Id)
                             .on_delete(ForeignKeyAction::Cascade),
                     )
@@ -176,19 +136,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(
-                Table::drop()
-                    .table(ProductCartAssociation::Table)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .drop_table(Table::drop().table(Carts::Table).to_owned())
-            .await?;
-        manager
-            .drop_table(Table::drop().table(Products::Table).to_owned())
-            .await?;
+        manager.drop_table(Table::drop().table(ProductCartAssociation::Table).to_owned()).await?;
+        manager.drop_table(Table::drop().table(Carts::Table).to_owned()).await?;
+        manager.drop_table(Table::drop().table(Products::Table).to_owned()).await?;
         Ok(())
     }
 }

@@ -7,8 +7,7 @@ use sea_orm_migration::sea_orm::{ConnectOptions, Database};
 
 #[tokio::main]
 async fn main() {
-    let url = std::env::var("SHOP__DATABASE__URL")
-        .unwrap_or_else(|_| "sqlite://shop.db?mode=rwc".to_owned());
+    let url = std::env::var("SHOP__DATABASE__URL").unwrap_or_else(|_| "sqlite://shop.db?mode=rwc".to_owned());
     let schema = std::env::var("SHOP__DATABASE__SCHEMA").unwrap_or_else(|_| "homework".to_owned());
     sea_orm_migration::cli::run_cli_with_custom_connection(migration::Migrator, async || {
         let mut options = ConnectOptions::new(url);

@@ -6,6 +6,10 @@
 //! databases, e.g. `postgres://postgres@127.0.0.1:5432/postgres`). Without it
 //! they are skipped with a notice, except under CI (`CI` set), where they fail.
 
+mod proxy;
+
+pub use proxy::TcpProxy;
+
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Once;
@@ -31,11 +35,7 @@ impl TestDatabase {
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("shop.db").display());
-        Self {
-            settings: settings_for(url),
-            _dir: Some(dir),
-            postgres: None,
-        }
+        Self { settings: settings_for(url), _dir: Some(dir), postgres: None }
     }
 
     /// A new, empty PostgreSQL database, or `None` (with a notice) when no
@@ -43,27 +43,19 @@ impl TestDatabase {
     pub async fn postgres() -> Option<Self> {
         let admin_url = postgres_admin_url()?;
         let name = format!("shop_test_{}", uuid::Uuid::new_v4().simple());
-        let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
-            panic!("cannot reach PostgreSQL at SHOP_TEST_POSTGRES_URL={admin_url}: {e}")
-        });
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        let admin = Database::connect(&admin_url)
             .await
-            .expect("CREATE DATABASE");
+            .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at SHOP_TEST_POSTGRES_URL={admin_url}: {e}"));
+        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("CREATE DATABASE");
         admin.close().await.ok();
         let url = replace_database(&admin_url, &name);
-        Some(Self {
-            settings: settings_for(url),
-            _dir: None,
-            postgres: Some((admin_url, name)),
-        })
+        Some(Self { settings: settings_for(url), _dir: None, postgres: Some((admin_url, name)) })
     }
 
     /// The pool, migrated, as the service would open it.
     pub async fn connect(&self) -> DatabaseConnection {
-        let connection = shop_infrastructure::seaorm::connect(&self.settings.database.options())
-            .await
-            .expect("connect");
+        let connection =
+            shop_infrastructure::seaorm::connect(&self.settings.database.options()).await.expect("connect");
         Migrator::up(&connection, None).await.expect("migrate");
         connection
     }
@@ -76,21 +68,42 @@ impl Drop for TestDatabase {
         };
         // Drop runs outside async; a helper thread with its own runtime does the async work.
         let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
             runtime.block_on(async {
                 let admin = Database::connect(&admin_url).await.ok()?;
-                admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await
-                    .ok()?;
+                admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok()?;
                 admin.close().await.ok()
             })
         })
         .join();
     }
+}
+
+impl TestDatabase {
+    /// The `host:port` of the database server (PostgreSQL).
+    pub fn server_address(&self) -> SocketAddr {
+        let (_, host_port, _) = split_url(&self.settings.database.url);
+        std::net::ToSocketAddrs::to_socket_addrs(host_port)
+            .ok()
+            .and_then(|mut addresses| addresses.next())
+            .expect("the test database's host:port resolves")
+    }
+
+    /// Settings that reach this database through `proxy` instead.
+    pub fn settings_through(&self, proxy: &TcpProxy) -> Settings {
+        let (before, _, after) = split_url(&self.settings.database.url);
+        let mut settings = self.settings.clone();
+        settings.database.url = format!("{before}{}{after}", proxy.address);
+        settings
+    }
+}
+
+/// `postgres://user@host:port/db` → (`postgres://user@`, `host:port`, `/db`).
+fn split_url(url: &str) -> (&str, &str, &str) {
+    let authority_start = url.find("://").map_or(0, |i| i + 3);
+    let host_start = url[authority_start..].rfind('@').map_or(authority_start, |i| authority_start + i + 1);
+    let host_end = url[host_start..].find(['/', '?']).map_or(url.len(), |i| host_start + i);
+    (&url[..host_start], &url[host_start..host_end], &url[host_end..])
 }
 
 fn settings_for(url: String) -> Settings {
@@ -105,9 +118,7 @@ pub fn postgres_admin_url() -> Option<String> {
     match std::env::var("SHOP_TEST_POSTGRES_URL") {
         Ok(url) if !url.is_empty() => Some(url),
         _ if std::env::var_os("CI").is_some() => {
-            panic!(
-                "CI is set but SHOP_TEST_POSTGRES_URL is not: the PostgreSQL tests must run in CI"
-            )
+            panic!("CI is set but SHOP_TEST_POSTGRES_URL is not: the PostgreSQL tests must run in CI")
         }
         _ => {
             static NOTICE: Once = Once::new();
@@ -125,9 +136,7 @@ pub fn postgres_admin_url() -> Option<String> {
 }
 
 fn replace_database(url: &str, database: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let base = match base.rfind('/') {
         Some(slash) if slash > base.find("://").map_or(0, |i| i + 2) => &base[..slash],
         _ => base,
@@ -153,12 +162,7 @@ pub struct TestApp {
 impl TestApp {
     /// Starts the service on `database`, migrated first.
     pub async fn spawn(database: &TestDatabase) -> Self {
-        Self::spawn_with(
-            database.settings.clone(),
-            database.connect().await,
-            |builder| builder,
-        )
-        .await
+        Self::spawn_with(database.settings.clone(), database.connect().await, |builder| builder).await
     }
 
     /// Starts the service with these settings over this pool, its container changed by `customize`.
@@ -167,9 +171,7 @@ impl TestApp {
         connection: DatabaseConnection,
         customize: impl FnOnce(AppModuleBuilder) -> AppModuleBuilder,
     ) -> Self {
-        let server = Server::with_connection(settings, connection, customize)
-            .await
-            .expect("the server starts");
+        let server = Server::with_connection(settings, connection, customize).await.expect("the server starts");
         let address = server.local_addr().expect("bound");
         let (stop, stopped) = oneshot::channel();
         let handle = tokio::spawn(server.run_until(async move {

@@ -7,9 +7,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shaku::Interface;
-use shop_domain::{
-    Cart, CartChange, CartId, MaxLineQuantity, Product, ProductId, ProductPatch, Version,
-};
+use shop_domain::{Cart, CartChange, CartId, MaxLineQuantity, Product, ProductId, ProductPatch, Version};
 
 use crate::error::{CartError, ProductError, StorageError};
 
@@ -24,10 +22,7 @@ pub struct ProductCursor {
 
 impl From<&Product> for ProductCursor {
     fn from(product: &Product) -> Self {
-        Self {
-            created_at: product.created_at,
-            id: product.id,
-        }
+        Self { created_at: product.created_at, id: product.id }
     }
 }
 
@@ -56,12 +51,7 @@ pub trait ProductRepository: Interface {
 
     /// Applies a non-empty `patch` and sets `updated_at` to `now`, in one atomic
     /// step; returns the product as stored. MUST return [`ProductError::NotFound`] if none.
-    async fn update(
-        &self,
-        id: ProductId,
-        patch: &ProductPatch,
-        now: DateTime<Utc>,
-    ) -> Result<Product, ProductError>;
+    async fn update(&self, id: ProductId, patch: &ProductPatch, now: DateTime<Utc>) -> Result<Product, ProductError>;
 
     /// Deletes the product and every cart line that holds it.
     /// MUST return [`ProductError::NotFound`] if none.

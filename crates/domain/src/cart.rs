@@ -80,10 +80,7 @@ impl Quantity {
     pub fn new(n: i64, max: MaxLineQuantity) -> Result<Self, QuantityError> {
         match u32::try_from(n) {
             Ok(n) if (1..=max.get()).contains(&n) => Ok(Self(n)),
-            _ => Err(QuantityError {
-                min: 1,
-                max: max.get(),
-            }),
+            _ => Err(QuantityError { min: 1, max: max.get() }),
         }
     }
 
@@ -92,9 +89,7 @@ impl Quantity {
         if n == 0 {
             return Ok(None);
         }
-        Self::new(n, max)
-            .map(Some)
-            .map_err(|e| QuantityError { min: 0, ..e })
+        Self::new(n, max).map(Some).map_err(|e| QuantityError { min: 0, ..e })
     }
 
     /// The quantity as a number.
@@ -185,21 +180,12 @@ pub struct Cart {
 impl Cart {
     /// A new, empty cart at version 0.
     pub fn new(id: CartId, now: DateTime<Utc>) -> Self {
-        Self {
-            id,
-            lines: Vec::new(),
-            version: Version::default(),
-            created_at: now,
-            updated_at: now,
-        }
+        Self { id, lines: Vec::new(), version: Version::default(), created_at: now, updated_at: now }
     }
 
     /// The number of units over all lines.
     pub fn total_quantity(&self) -> u64 {
-        self.lines
-            .iter()
-            .map(|line| u64::from(line.quantity.get()))
-            .sum()
+        self.lines.iter().map(|line| u64::from(line.quantity.get())).sum()
     }
 
     /// The sum of the line totals, exact.
@@ -217,27 +203,14 @@ impl Cart {
         max: MaxLineQuantity,
         now: DateTime<Utc>,
     ) -> Result<bool, CartRuleError> {
-        let position = |lines: &[CartLine], id| {
-            lines
-                .iter()
-                .position(|line: &CartLine| line.product_id == id)
-        };
+        let position = |lines: &[CartLine], id| lines.iter().position(|line: &CartLine| line.product_id == id);
         let changed = match (change, product) {
-            (
-                CartChange::Add {
-                    product_id,
-                    quantity,
-                },
-                Some(product),
-            ) => match position(&self.lines, product_id) {
+            (CartChange::Add { product_id, quantity }, Some(product)) => match position(&self.lines, product_id) {
                 Some(i) => {
                     let line = &mut self.lines[i];
                     let requested = u64::from(line.quantity.get()) + u64::from(quantity.get());
                     if requested > u64::from(max.get()) {
-                        return Err(CartRuleError::LineQuantityExceeded {
-                            requested,
-                            max: max.get(),
-                        });
+                        return Err(CartRuleError::LineQuantityExceeded { requested, max: max.get() });
                     }
                     line.quantity = Quantity(requested as u32);
                     true
@@ -247,28 +220,24 @@ impl Cart {
                     true
                 }
             },
-            (
-                CartChange::Set {
-                    product_id,
-                    quantity,
-                },
-                Some(product),
-            ) => match (position(&self.lines, product_id), quantity) {
-                (Some(i), Some(q)) if self.lines[i].quantity == q => false,
-                (Some(i), Some(q)) => {
-                    self.lines[i].quantity = q;
-                    true
+            (CartChange::Set { product_id, quantity }, Some(product)) => {
+                match (position(&self.lines, product_id), quantity) {
+                    (Some(i), Some(q)) if self.lines[i].quantity == q => false,
+                    (Some(i), Some(q)) => {
+                        self.lines[i].quantity = q;
+                        true
+                    }
+                    (Some(i), None) => {
+                        self.lines.remove(i);
+                        true
+                    }
+                    (None, Some(q)) => {
+                        self.lines.push(new_line(product, q, now));
+                        true
+                    }
+                    (None, None) => false,
                 }
-                (Some(i), None) => {
-                    self.lines.remove(i);
-                    true
-                }
-                (None, Some(q)) => {
-                    self.lines.push(new_line(product, q, now));
-                    true
-                }
-                (None, None) => false,
-            },
+            }
             (CartChange::Remove { product_id }, _) => {
                 let i = position(&self.lines, product_id).ok_or(CartRuleError::LineNotFound)?;
                 self.lines.remove(i);
@@ -291,13 +260,7 @@ impl Cart {
 }
 
 fn new_line(product: &Product, quantity: Quantity, now: DateTime<Utc>) -> CartLine {
-    CartLine {
-        product_id: product.id,
-        name: product.name.clone(),
-        unit_price: product.price,
-        quantity,
-        added_at: now,
-    }
+    CartLine { product_id: product.id, name: product.name.clone(), unit_price: product.price, quantity, added_at: now }
 }
 
 #[cfg(test)]
@@ -320,10 +283,7 @@ mod tests {
     }
 
     fn add(p: &Product, n: i64) -> CartChange {
-        CartChange::Add {
-            product_id: p.id,
-            quantity: qty(n),
-        }
+        CartChange::Add { product_id: p.id, quantity: qty(n) }
     }
 
     #[test]
@@ -331,14 +291,8 @@ mod tests {
         let tea = product(450);
         let mut cart = Cart::new(CartId::new_random(), Utc::now());
         let max = MaxLineQuantity::default();
-        assert_eq!(
-            cart.apply(add(&tea, 2), Some(&tea), max, Utc::now()),
-            Ok(true)
-        );
-        assert_eq!(
-            cart.apply(add(&tea, 3), Some(&tea), max, Utc::now()),
-            Ok(true)
-        );
+        assert_eq!(cart.apply(add(&tea, 2), Some(&tea), max, Utc::now()), Ok(true));
+        assert_eq!(cart.apply(add(&tea, 3), Some(&tea), max, Utc::now()), Ok(true));
         assert_eq!(cart.lines.len(), 1);
         assert_eq!(cart.lines[0].quantity.get(), 5);
         assert_eq!(cart.subtotal(), 2250);
@@ -350,19 +304,12 @@ mod tests {
         let tea = product(1);
         let max = MaxLineQuantity::new(10).expect("valid");
         let mut cart = Cart::new(CartId::new_random(), Utc::now());
-        let seven = CartChange::Add {
-            product_id: tea.id,
-            quantity: Quantity::new(7, max).expect("valid"),
-        };
-        cart.apply(seven, Some(&tea), max, Utc::now())
-            .expect("fits");
+        let seven = CartChange::Add { product_id: tea.id, quantity: Quantity::new(7, max).expect("valid") };
+        cart.apply(seven, Some(&tea), max, Utc::now()).expect("fits");
         let before = cart.clone();
         assert_eq!(
             cart.apply(seven, Some(&tea), max, Utc::now()),
-            Err(CartRuleError::LineQuantityExceeded {
-                requested: 14,
-                max: 10
-            })
+            Err(CartRuleError::LineQuantityExceeded { requested: 14, max: 10 })
         );
         assert_eq!(cart, before);
     }
@@ -372,23 +319,11 @@ mod tests {
         let tea = product(1);
         let max = MaxLineQuantity::default();
         let mut cart = Cart::new(CartId::new_random(), Utc::now());
-        let set = |q| CartChange::Set {
-            product_id: tea.id,
-            quantity: q,
-        };
-        assert_eq!(
-            cart.apply(set(None), Some(&tea), max, Utc::now()),
-            Ok(false)
-        );
+        let set = |q| CartChange::Set { product_id: tea.id, quantity: q };
+        assert_eq!(cart.apply(set(None), Some(&tea), max, Utc::now()), Ok(false));
         assert_eq!(cart.version, Version(0));
-        assert_eq!(
-            cart.apply(set(Some(qty(4))), Some(&tea), max, Utc::now()),
-            Ok(true)
-        );
-        assert_eq!(
-            cart.apply(set(Some(qty(4))), Some(&tea), max, Utc::now()),
-            Ok(false)
-        );
+        assert_eq!(cart.apply(set(Some(qty(4))), Some(&tea), max, Utc::now()), Ok(true));
+        assert_eq!(cart.apply(set(Some(qty(4))), Some(&tea), max, Utc::now()), Ok(false));
         assert_eq!(cart.apply(set(None), Some(&tea), max, Utc::now()), Ok(true));
         assert!(cart.lines.is_empty());
         assert_eq!(cart.version, Version(2));
@@ -400,41 +335,21 @@ mod tests {
         let max = MaxLineQuantity::default();
         let mut cart = Cart::new(CartId::new_random(), Utc::now());
         assert_eq!(
-            cart.apply(
-                CartChange::Remove { product_id: tea.id },
-                None,
-                max,
-                Utc::now()
-            ),
+            cart.apply(CartChange::Remove { product_id: tea.id }, None, max, Utc::now()),
             Err(CartRuleError::LineNotFound)
         );
-        assert_eq!(
-            cart.apply(CartChange::Clear, None, max, Utc::now()),
-            Ok(false)
-        );
+        assert_eq!(cart.apply(CartChange::Clear, None, max, Utc::now()), Ok(false));
         assert_eq!(cart.version, Version(0));
     }
 
     #[test]
     fn quantity_ranges() {
         let max = MaxLineQuantity::default();
-        assert_eq!(
-            Quantity::new(0, max),
-            Err(QuantityError { min: 1, max: 999 })
-        );
-        assert_eq!(
-            Quantity::new(1000, max),
-            Err(QuantityError { min: 1, max: 999 })
-        );
+        assert_eq!(Quantity::new(0, max), Err(QuantityError { min: 1, max: 999 }));
+        assert_eq!(Quantity::new(1000, max), Err(QuantityError { min: 1, max: 999 }));
         assert_eq!(Quantity::new_or_zero(0, max), Ok(None));
-        assert_eq!(
-            Quantity::new_or_zero(-1, max),
-            Err(QuantityError { min: 0, max: 999 })
-        );
-        assert_eq!(
-            Quantity::new(i64::MAX, max),
-            Err(QuantityError { min: 1, max: 999 })
-        );
+        assert_eq!(Quantity::new_or_zero(-1, max), Err(QuantityError { min: 0, max: 999 }));
+        assert_eq!(Quantity::new(i64::MAX, max), Err(QuantityError { min: 1, max: 999 }));
     }
 
     proptest! {

@@ -19,11 +19,7 @@ impl Price {
 
     /// A price of `minor_units`, if it lies in `MIN..=MAX`.
     pub fn new(minor_units: i64) -> Result<Self, PriceError> {
-        if (Self::MIN..=Self::MAX).contains(&minor_units) {
-            Ok(Self(minor_units))
-        } else {
-            Err(PriceError)
-        }
+        if (Self::MIN..=Self::MAX).contains(&minor_units) { Ok(Self(minor_units)) } else { Err(PriceError) }
     }
 
     /// The amount in minor units.
@@ -84,10 +80,7 @@ mod tests {
 
     #[test]
     fn currency_codes() {
-        assert_eq!(
-            Currency::new("USD").map(|c| c.to_string()),
-            Ok("USD".to_owned())
-        );
+        assert_eq!(Currency::new("USD").map(|c| c.to_string()), Ok("USD".to_owned()));
         for bad in ["usd", "EU", "EURO", "", "E1R", "ÄUR"] {
             assert_eq!(Currency::new(bad), Err(CurrencyError), "{bad:?}");
         }

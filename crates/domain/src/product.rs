@@ -172,29 +172,20 @@ mod tests {
 
     #[test]
     fn name_is_trimmed_of_all_white_space() {
-        assert_eq!(
-            ProductName::new(" \t\nGreen tea \n").map(|n| n.as_str().to_owned()),
-            Ok("Green tea".to_owned())
-        );
+        assert_eq!(ProductName::new(" \t\nGreen tea \n").map(|n| n.as_str().to_owned()), Ok("Green tea".to_owned()));
         assert_eq!(ProductName::new(" \t\n "), Err(ProductNameError::Empty));
     }
 
     #[test]
     fn name_length_counts_characters_not_bytes() {
         assert!(ProductName::new(&"é".repeat(200)).is_ok());
-        assert_eq!(
-            ProductName::new(&"é".repeat(201)),
-            Err(ProductNameError::TooLong { actual: 201 })
-        );
+        assert_eq!(ProductName::new(&"é".repeat(201)), Err(ProductNameError::TooLong { actual: 201 }));
     }
 
     #[test]
     fn description_limit() {
         assert!(Description::new(&"ж".repeat(2000)).is_ok());
-        assert_eq!(
-            Description::new(&"ж".repeat(2001)),
-            Err(DescriptionError { actual: 2001 })
-        );
+        assert_eq!(Description::new(&"ж".repeat(2001)), Err(DescriptionError { actual: 2001 }));
     }
 
     #[test]

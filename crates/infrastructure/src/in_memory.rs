@@ -44,15 +44,10 @@ impl InMemoryStore {
 
     fn lock(&self) -> Result<MutexGuard<'_, State>, StorageError> {
         if self.unavailable.load(Ordering::SeqCst) {
-            return Err(StorageError::Unavailable(
-                "the in-memory store is switched off".into(),
-            ));
+            return Err(StorageError::Unavailable("the in-memory store is switched off".into()));
         }
         // A panic while holding the lock leaves plain data behind; carry on with it.
-        Ok(self
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()))
+        Ok(self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
 }
 
@@ -87,20 +82,12 @@ impl InMemoryProductRepository {
 #[async_trait]
 impl ProductRepository for InMemoryProductRepository {
     async fn insert(&self, product: &Product) -> Result<(), StorageError> {
-        self.store
-            .lock()?
-            .products
-            .insert(product.id, product.clone());
+        self.store.lock()?.products.insert(product.id, product.clone());
         Ok(())
     }
 
     async fn get(&self, id: ProductId) -> Result<Product, ProductError> {
-        self.store
-            .lock()?
-            .products
-            .get(&id)
-            .cloned()
-            .ok_or(ProductError::NotFound)
+        self.store.lock()?.products.get(&id).cloned().ok_or(ProductError::NotFound)
     }
 
     async fn list(&self, query: &ProductQuery) -> Result<Vec<Product>, StorageError> {
@@ -109,31 +96,14 @@ impl ProductRepository for InMemoryProductRepository {
         let mut matching: Vec<&Product> = state
             .products
             .values()
-            .filter(|p| {
-                query
-                    .after
-                    .is_none_or(|after| (p.created_at, p.id) > (after.created_at, after.id))
-            })
-            .filter(|p| {
-                needle
-                    .as_deref()
-                    .is_none_or(|n| p.name.as_str().to_lowercase().contains(n))
-            })
+            .filter(|p| query.after.is_none_or(|after| (p.created_at, p.id) > (after.created_at, after.id)))
+            .filter(|p| needle.as_deref().is_none_or(|n| p.name.as_str().to_lowercase().contains(n)))
             .collect();
         matching.sort_by_key(|p| (p.created_at, p.id));
-        Ok(matching
-            .into_iter()
-            .take(query.limit as usize)
-            .cloned()
-            .collect())
+        Ok(matching.into_iter().take(query.limit as usize).cloned().collect())
     }
 
-    async fn update(
-        &self,
-        id: ProductId,
-        patch: &ProductPatch,
-        now: DateTime<Utc>,
-    ) -> Result<Product, ProductError> {
+    async fn update(&self, id: ProductId, patch: &ProductPatch, now: DateTime<Utc>) -> Result<Product, ProductError> {
         let mut state = self.store.lock()?;
         let product = state.products.get_mut(&id).ok_or(ProductError::NotFound)?;
         product.apply(patch.clone(), now);
@@ -181,21 +151,12 @@ impl CartRepository for InMemoryCartRepository {
         let mut cart = state.cart(update.cart_id)?;
         check_version(&cart, update.expected_version)?;
         let product = match update.change {
-            CartChange::Add { product_id, .. } | CartChange::Set { product_id, .. } => Some(
-                state
-                    .products
-                    .get(&product_id)
-                    .cloned()
-                    .ok_or(CartError::ProductNotFound)?,
-            ),
+            CartChange::Add { product_id, .. } | CartChange::Set { product_id, .. } => {
+                Some(state.products.get(&product_id).cloned().ok_or(CartError::ProductNotFound)?)
+            }
             CartChange::Remove { .. } | CartChange::Clear => None,
         };
-        if cart.apply(
-            update.change,
-            product.as_ref(),
-            update.max_line_quantity,
-            update.now,
-        )? {
+        if cart.apply(update.change, product.as_ref(), update.max_line_quantity, update.now)? {
             state.carts.insert(cart.id, cart.clone());
         }
         Ok(cart)
@@ -212,9 +173,7 @@ impl CartRepository for InMemoryCartRepository {
 
 fn check_version(cart: &Cart, expected: Option<Version>) -> Result<(), CartError> {
     match expected {
-        Some(expected) if expected != cart.version => Err(CartError::VersionMismatch {
-            current: cart.version,
-        }),
+        Some(expected) if expected != cart.version => Err(CartError::VersionMismatch { current: cart.version }),
         _ => Ok(()),
     }
 }

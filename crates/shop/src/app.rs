@@ -44,14 +44,9 @@ pub enum StartError {
 pub async fn open_database(settings: &Settings) -> Result<DatabaseConnection, StartError> {
     let connection = shop_infrastructure::seaorm::connect(&settings.database.options())
         .await
-        .map_err(|source| StartError::Database {
-            url: redact(&settings.database.url),
-            source,
-        })?;
+        .map_err(|source| StartError::Database { url: redact(&settings.database.url), source })?;
     if settings.database.auto_migrate {
-        Migrator::up(&connection, None)
-            .await
-            .map_err(StartError::Migration)?;
+        Migrator::up(&connection, None).await.map_err(StartError::Migration)?;
     }
     Ok(connection)
 }
@@ -87,19 +82,12 @@ impl Server {
         customize: impl FnOnce(AppModuleBuilder) -> AppModuleBuilder,
     ) -> Result<Self, StartError> {
         let address = SocketAddr::new(settings.server.host, settings.server.port);
-        let listener = TcpListener::bind(address)
-            .await
-            .map_err(|source| StartError::Bind { address, source })?;
+        let listener = TcpListener::bind(address).await.map_err(|source| StartError::Bind { address, source })?;
         let request_timeout = Duration::from_secs(settings.server.request_timeout_secs);
         let shutdown_timeout = Duration::from_secs(settings.server.shutdown_timeout_secs);
         let module = Arc::new(customize(module_builder(settings, connection.clone())?).build());
         let router = crate::http::router(module, request_timeout);
-        Ok(Self {
-            listener,
-            router,
-            connection,
-            shutdown_timeout,
-        })
+        Ok(Self { listener, router, connection, shutdown_timeout })
     }
 
     /// Where it listens (useful with port 0).
@@ -109,10 +97,7 @@ impl Server {
 
     /// Serves until `shutdown` completes, then stops accepting, gives in-flight
     /// requests `server.shutdown_timeout_secs` to finish, and closes the pool.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(async move {
             shutdown.await;
@@ -182,17 +167,8 @@ pub fn redact(url: &str) -> String {
 mod tests {
     #[test]
     fn redacts_passwords_only() {
-        assert_eq!(
-            super::redact("postgres://shop:s3cret@db:5432/shop"),
-            "postgres://shop:***@db:5432/shop"
-        );
-        assert_eq!(
-            super::redact("postgres://postgres@127.0.0.1/test"),
-            "postgres://postgres@127.0.0.1/test"
-        );
-        assert_eq!(
-            super::redact("sqlite://shop.db?mode=rwc"),
-            "sqlite://shop.db?mode=rwc"
-        );
+        assert_eq!(super::redact("postgres://shop:s3cret@db:5432/shop"), "postgres://shop:***@db:5432/shop");
+        assert_eq!(super::redact("postgres://postgres@127.0.0.1/test"), "postgres://postgres@127.0.0.1/test");
+        assert_eq!(super::redact("sqlite://shop.db?mode=rwc"), "sqlite://shop.db?mode=rwc");
     }
 }

@@ -53,10 +53,7 @@ pub async fn run(cli: Cli, mut settings: Settings) -> Result<(), StartError> {
             server
                 .run_until(shutdown_signal())
                 .await
-                .map_err(|source| StartError::Bind {
-                    address: ([0, 0, 0, 0], 0).into(),
-                    source,
-                })
+                .map_err(|source| StartError::Bind { address: ([0, 0, 0, 0], 0).into(), source })
         }
         Command::Migrate { action } => {
             settings.database.auto_migrate = false;

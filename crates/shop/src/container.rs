@@ -18,8 +18,8 @@ use shaku::{Component, Interface, ModuleBuilder, module};
 use shop_application::services::{CartServiceImpl, CartServiceImplParameters, ProductServiceImpl};
 use shop_domain::Currency;
 use shop_infrastructure::seaorm::{
-    SeaOrmCartRepository, SeaOrmDatabaseEngine, SeaOrmDatabaseEngineParameters,
-    SeaOrmProductRepository, SeaOrmSessionFactory,
+    SeaOrmCartRepository, SeaOrmDatabaseEngine, SeaOrmDatabaseEngineParameters, SeaOrmProductRepository,
+    SeaOrmSessionFactory,
 };
 
 use crate::settings::{Settings, SettingsError};
@@ -80,21 +80,11 @@ pub type AppModuleBuilder = ModuleBuilder<AppModule>;
 
 /// The module's builder with every parameter set from `settings` and the
 /// opened pool. Add overrides before `.build()`.
-pub fn module_builder(
-    settings: Settings,
-    connection: DatabaseConnection,
-) -> Result<AppModuleBuilder, SettingsError> {
+pub fn module_builder(settings: Settings, connection: DatabaseConnection) -> Result<AppModuleBuilder, SettingsError> {
     let currency = settings.currency()?;
     let max_line_quantity = settings.max_line_quantity()?;
     Ok(AppModule::builder()
-        .with_component_parameters::<LoadedSettings>(LoadedSettingsParameters {
-            settings,
-            currency,
-        })
-        .with_component_parameters::<SeaOrmDatabaseEngine>(SeaOrmDatabaseEngineParameters {
-            connection,
-        })
-        .with_component_parameters::<CartServiceImpl>(CartServiceImplParameters {
-            max_line_quantity,
-        }))
+        .with_component_parameters::<LoadedSettings>(LoadedSettingsParameters { settings, currency })
+        .with_component_parameters::<SeaOrmDatabaseEngine>(SeaOrmDatabaseEngineParameters { connection })
+        .with_component_parameters::<CartServiceImpl>(CartServiceImplParameters { max_line_quantity }))
 }

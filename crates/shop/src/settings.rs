@@ -45,12 +45,7 @@ pub struct ServerSettings {
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        Self {
-            host: IpAddr::from([127, 0, 0, 1]),
-            port: 8080,
-            request_timeout_secs: 30,
-            shutdown_timeout_secs: 20,
-        }
+        Self { host: IpAddr::from([127, 0, 0, 1]), port: 8080, request_timeout_secs: 30, shutdown_timeout_secs: 20 }
     }
 }
 
@@ -158,32 +153,15 @@ impl Settings {
     /// The compiled-in defaults alone, ignoring files and the environment.
     pub fn defaults() -> Result<Self, SettingsError> {
         let none: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-        Self::load_from(
-            Path::new("/nonexistent"),
-            "none",
-            Environment::with_prefix("SHOP").source(Some(none)),
-        )
+        Self::load_from(Path::new("/nonexistent"), "none", Environment::with_prefix("SHOP").source(Some(none)))
     }
 
     /// Loads the compiled-in defaults, then `{dir}/{env}.toml` if present, then `environment`.
-    pub fn load_from(
-        dir: &Path,
-        env: &str,
-        environment: Environment,
-    ) -> Result<Self, SettingsError> {
+    pub fn load_from(dir: &Path, env: &str, environment: Environment) -> Result<Self, SettingsError> {
         let settings: Self = Config::builder()
             .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
-            .add_source(
-                File::from(dir.join(env))
-                    .format(FileFormat::Toml)
-                    .required(false),
-            )
-            .add_source(
-                environment
-                    .prefix_separator("__")
-                    .separator("__")
-                    .try_parsing(true),
-            )
+            .add_source(File::from(dir.join(env)).format(FileFormat::Toml).required(false))
+            .add_source(environment.prefix_separator("__").separator("__").try_parsing(true))
             .build()?
             .try_deserialize()?;
         settings.validate()?;
@@ -195,30 +173,16 @@ impl Settings {
         self.max_line_quantity()?;
         let db = &self.database;
         if !(db.is_postgres() || db.url.starts_with("sqlite:")) {
-            return invalid(
-                "database.url",
-                "must start with sqlite:, postgres:// or postgresql://",
-            );
+            return invalid("database.url", "must start with sqlite:, postgres:// or postgresql://");
         }
         if db.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");
         }
         if db.min_connections > db.max_connections {
-            return invalid(
-                "database.min_connections",
-                "must not exceed database.max_connections",
-            );
+            return invalid("database.min_connections", "must not exceed database.max_connections");
         }
-        if db.schema.is_empty()
-            || !db
-                .schema
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
-            return invalid(
-                "database.schema",
-                "must be a plain identifier (letters, digits, _)",
-            );
+        if db.schema.is_empty() || !db.schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return invalid("database.schema", "must be a plain identifier (letters, digits, _)");
         }
         if self.server.request_timeout_secs == 0 {
             return invalid("server.request_timeout_secs", "must be at least 1");
@@ -228,10 +192,8 @@ impl Settings {
 
     /// The shop's currency.
     pub fn currency(&self) -> Result<Currency, SettingsError> {
-        Currency::new(&self.shop.currency).map_err(|e| SettingsError::Invalid {
-            key: "shop.currency",
-            reason: e.to_string(),
-        })
+        Currency::new(&self.shop.currency)
+            .map_err(|e| SettingsError::Invalid { key: "shop.currency", reason: e.to_string() })
     }
 
     /// The per-line cap.
@@ -244,10 +206,7 @@ impl Settings {
 }
 
 fn invalid(key: &'static str, reason: &str) -> Result<(), SettingsError> {
-    Err(SettingsError::Invalid {
-        key,
-        reason: reason.to_owned(),
-    })
+    Err(SettingsError::Invalid { key, reason: reason.to_owned() })
 }
 
 #[cfg(test)]
@@ -256,10 +215,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn load(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        let source: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let source: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Settings::load_from(
             Path::new("/nonexistent"),
             "development",
@@ -280,29 +236,20 @@ mod tests {
 
     #[test]
     fn environment_overrides_defaults() {
-        let settings = load(&[
-            ("SHOP__SERVER__PORT", "9000"),
-            ("SHOP__LOG__FORMAT", "json"),
-            ("SHOP__SHOP__CURRENCY", "USD"),
-        ])
-        .expect("valid");
+        let settings =
+            load(&[("SHOP__SERVER__PORT", "9000"), ("SHOP__LOG__FORMAT", "json"), ("SHOP__SHOP__CURRENCY", "USD")])
+                .expect("valid");
         assert_eq!(settings.server.port, 9000);
         assert_eq!(settings.log.format, LogFormat::Json);
-        assert_eq!(
-            settings.currency().map(|c| c.to_string()).ok(),
-            Some("USD".to_owned())
-        );
+        assert_eq!(settings.currency().map(|c| c.to_string()).ok(), Some("USD".to_owned()));
     }
 
     #[test]
     fn a_bad_value_names_its_setting() {
-        let message =
-            |vars: &[(&str, &str)]| load(vars).err().map(|e| e.to_string()).unwrap_or_default();
+        let message = |vars: &[(&str, &str)]| load(vars).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(message(&[("SHOP__SERVER__PORT", "http")]).contains("server.port"));
         assert!(message(&[("SHOP__SHOP__CURRENCY", "euro")]).contains("shop.currency"));
-        assert!(
-            message(&[("SHOP__CART__MAX_LINE_QUANTITY", "0")]).contains("cart.max_line_quantity")
-        );
+        assert!(message(&[("SHOP__CART__MAX_LINE_QUANTITY", "0")]).contains("cart.max_line_quantity"));
         assert!(message(&[("SHOP__DATABASE__URL", "mysql://x")]).contains("database.url"));
         assert!(message(&[("SHOP__LOG__FORMAT", "xml")]).contains("log.format"));
     }

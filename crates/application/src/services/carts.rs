@@ -105,15 +105,7 @@ impl CartService for CartServiceImpl {
         quantity: Quantity,
         expected: Option<Version>,
     ) -> Result<Cart, CartError> {
-        self.apply(
-            id,
-            CartChange::Add {
-                product_id,
-                quantity,
-            },
-            expected,
-        )
-        .await
+        self.apply(id, CartChange::Add { product_id, quantity }, expected).await
     }
 
     #[tracing::instrument(skip(self), fields(cart_id = %id.0, product_id = %product_id.0))]
@@ -124,15 +116,7 @@ impl CartService for CartServiceImpl {
         quantity: Option<Quantity>,
         expected: Option<Version>,
     ) -> Result<Cart, CartError> {
-        self.apply(
-            id,
-            CartChange::Set {
-                product_id,
-                quantity,
-            },
-            expected,
-        )
-        .await
+        self.apply(id, CartChange::Set { product_id, quantity }, expected).await
     }
 
     #[tracing::instrument(skip(self), fields(cart_id = %id.0, product_id = %product_id.0))]
@@ -142,8 +126,7 @@ impl CartService for CartServiceImpl {
         product_id: ProductId,
         expected: Option<Version>,
     ) -> Result<Cart, CartError> {
-        self.apply(id, CartChange::Remove { product_id }, expected)
-            .await
+        self.apply(id, CartChange::Remove { product_id }, expected).await
     }
 
     #[tracing::instrument(skip(self), fields(cart_id = %id.0))]

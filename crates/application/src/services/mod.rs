@@ -4,9 +4,7 @@ mod carts;
 mod products;
 
 pub use carts::{CartService, CartServiceImpl, CartServiceImplParameters};
-pub use products::{
-    ListProducts, ProductPage, ProductService, ProductServiceImpl, ProductServiceImplParameters,
-};
+pub use products::{ListProducts, ProductPage, ProductService, ProductServiceImpl, ProductServiceImplParameters};
 
 use chrono::{DateTime, SubsecRound, Utc};
 

@@ -70,11 +70,8 @@ impl ProductService for ProductServiceImpl {
     #[tracing::instrument(skip(self))]
     async fn list(&self, request: ListProducts) -> Result<ProductPage, ProductError> {
         // One more than asked tells whether a next page exists, in the same query.
-        let query = ProductQuery {
-            after: request.after,
-            name_contains: request.name_contains,
-            limit: request.limit + 1,
-        };
+        let query =
+            ProductQuery { after: request.after, name_contains: request.name_contains, limit: request.limit + 1 };
         let mut items = self.products.list(&query).await?;
         let next = if items.len() > request.limit as usize {
             items.truncate(request.limit as usize);

@@ -11,16 +11,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Order, Query};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    SqlErr,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, SqlErr};
 use shaku::Component;
 use shop_application::ports::{CartRepository, CartUpdate};
 use shop_application::{CartError, StorageError};
 use shop_domain::{
-    Cart, CartChange, CartId, CartLine, CartRuleError, MaxLineQuantity, Price, ProductId,
-    ProductName, Quantity, Version,
+    Cart, CartChange, CartId, CartLine, CartRuleError, MaxLineQuantity, Price, ProductId, ProductName, Quantity,
+    Version,
 };
 use uuid::Uuid;
 
@@ -60,10 +57,7 @@ impl CartRepository for SeaOrmCartRepository {
             created_at: Set(new.created_at),
             updated_at: Set(new.updated_at),
         };
-        cart::Entity::insert(row)
-            .exec_without_returning(self.sessions.connection())
-            .await
-            .map_err(storage_error)?;
+        cart::Entity::insert(row).exec_without_returning(self.sessions.connection()).await.map_err(storage_error)?;
         Ok(())
     }
 
@@ -91,22 +85,14 @@ impl CartRepository for SeaOrmCartRepository {
         if let Some(expected) = expected_version {
             delete = delete.filter(cart::Column::Version.eq(version_to_db(expected)));
         }
-        let result = delete
-            .exec(self.sessions.connection())
-            .await
-            .map_err(storage_error)?;
+        let result = delete.exec(self.sessions.connection()).await.map_err(storage_error)?;
         if result.rows_affected == 1 {
             return Ok(());
         }
-        let cart = cart::Entity::find_by_id(id.0)
-            .one(self.sessions.connection())
-            .await
-            .map_err(storage_error)?;
+        let cart = cart::Entity::find_by_id(id.0).one(self.sessions.connection()).await.map_err(storage_error)?;
         match cart {
             None => Err(CartError::CartNotFound),
-            Some(row) => Err(CartError::VersionMismatch {
-                current: version_from_db(row.version)?,
-            }),
+            Some(row) => Err(CartError::VersionMismatch { current: version_from_db(row.version)? }),
         }
     }
 }
@@ -121,48 +107,22 @@ impl SeaOrmCartRepository {
         if let Some(expected) = update.expected_version
             && cart.version != expected
         {
-            return Err(CartError::VersionMismatch {
-                current: cart.version,
-            });
+            return Err(CartError::VersionMismatch { current: cart.version });
         }
-        let line_quantity = |id: ProductId| {
-            cart.lines
-                .iter()
-                .find(|l| l.product_id == id)
-                .map(|l| l.quantity.get())
-        };
+        let line_quantity = |id: ProductId| cart.lines.iter().find(|l| l.product_id == id).map(|l| l.quantity.get());
         match (outcome, update.change) {
             (LineOutcome::MissingReference, _) => Err(CartError::ProductNotFound),
-            (
-                LineOutcome::CapExceeded,
-                CartChange::Add {
-                    product_id,
-                    quantity,
-                },
-            ) => {
+            (LineOutcome::CapExceeded, CartChange::Add { product_id, quantity }) => {
                 let current = line_quantity(product_id).unwrap_or(0);
                 let requested = u64::from(current) + u64::from(quantity.get());
-                Err(CartRuleError::LineQuantityExceeded {
-                    requested,
-                    max: update.max_line_quantity.get(),
-                }
-                .into())
+                Err(CartRuleError::LineQuantityExceeded { requested, max: update.max_line_quantity.get() }.into())
             }
             (LineOutcome::LineMissing, _) => Err(CartRuleError::LineNotFound.into()),
-            (LineOutcome::Unchanged, CartChange::Set { product_id, .. })
-                if line_quantity(product_id).is_none() =>
-            {
+            (LineOutcome::Unchanged, CartChange::Set { product_id, .. }) if line_quantity(product_id).is_none() => {
                 // `PUT` quantity 0 of a product not in the cart: fine, if the product exists.
-                let exists = product::Entity::find_by_id(product_id.0)
-                    .one(connection)
-                    .await
-                    .map_err(storage_error)?
-                    .is_some();
-                if exists {
-                    Ok(cart)
-                } else {
-                    Err(CartError::ProductNotFound)
-                }
+                let exists =
+                    product::Entity::find_by_id(product_id.0).one(connection).await.map_err(storage_error)?.is_some();
+                if exists { Ok(cart) } else { Err(CartError::ProductNotFound) }
             }
             // Unchanged, or a lost race with a concurrent delete of the cart's
             // row between our statements: the cart as it is now is the answer.
@@ -172,10 +132,7 @@ impl SeaOrmCartRepository {
 }
 
 /// The one statement that changes the lines.
-async fn change_lines(
-    db: &impl ConnectionTrait,
-    update: &CartUpdate,
-) -> Result<LineOutcome, CartError> {
+async fn change_lines(db: &impl ConnectionTrait, update: &CartUpdate) -> Result<LineOutcome, CartError> {
     use cart_line::{Column, Entity as Lines};
     let cart_id = update.cart_id.0;
     let line = |product_id: ProductId, quantity: Quantity| cart_line::ActiveModel {
@@ -189,56 +146,33 @@ async fn change_lines(
     let key = [Column::CartId, Column::ProductId];
 
     let result = match update.change {
-        CartChange::Add {
-            product_id,
-            quantity,
-        } => {
+        CartChange::Add { product_id, quantity } => {
             // INSERT … ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = quantity + excluded.quantity
             //   WHERE quantity + excluded.quantity <= cap: one atomic statement, no lost update.
             let upsert = OnConflict::columns(key)
-                .value(
-                    Column::Quantity,
-                    current_quantity().add(excluded_quantity()),
-                )
+                .value(Column::Quantity, current_quantity().add(excluded_quantity()))
                 .action_and_where(
-                    current_quantity()
-                        .add(excluded_quantity())
-                        .lte(i64::from(update.max_line_quantity.get())),
+                    current_quantity().add(excluded_quantity()).lte(i64::from(update.max_line_quantity.get())),
                 )
                 .to_owned();
-            Lines::insert(line(product_id, quantity))
-                .on_conflict(upsert)
-                .exec_without_returning(db)
-                .await
+            Lines::insert(line(product_id, quantity)).on_conflict(upsert).exec_without_returning(db).await
         }
-        CartChange::Set {
-            product_id,
-            quantity: Some(quantity),
-        } => {
+        CartChange::Set { product_id, quantity: Some(quantity) } => {
             let upsert = OnConflict::columns(key)
                 .update_column(Column::Quantity)
                 .action_and_where(current_quantity().ne(excluded_quantity()))
                 .to_owned();
-            Lines::insert(line(product_id, quantity))
-                .on_conflict(upsert)
-                .exec_without_returning(db)
-                .await
+            Lines::insert(line(product_id, quantity)).on_conflict(upsert).exec_without_returning(db).await
         }
-        CartChange::Set {
-            product_id,
-            quantity: None,
-        }
-        | CartChange::Remove { product_id } => Lines::delete_many()
+        CartChange::Set { product_id, quantity: None } | CartChange::Remove { product_id } => Lines::delete_many()
             .filter(Column::CartId.eq(cart_id))
             .filter(Column::ProductId.eq(product_id.0))
             .exec(db)
             .await
             .map(|result| result.rows_affected),
-        CartChange::Clear => Lines::delete_many()
-            .filter(Column::CartId.eq(cart_id))
-            .exec(db)
-            .await
-            .map(|result| result.rows_affected),
+        CartChange::Clear => {
+            Lines::delete_many().filter(Column::CartId.eq(cart_id)).exec(db).await.map(|result| result.rows_affected)
+        }
     };
     match result {
         Ok(0) => Ok(match update.change {
@@ -247,12 +181,7 @@ async fn change_lines(
             CartChange::Set { .. } | CartChange::Clear => LineOutcome::Unchanged,
         }),
         Ok(_) => Ok(LineOutcome::Changed),
-        Err(err)
-            if matches!(
-                err.sql_err(),
-                Some(SqlErr::ForeignKeyConstraintViolation(_))
-            ) =>
-        {
+        Err(err) if matches!(err.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))) => {
             Ok(LineOutcome::MissingReference)
         }
         Err(err) => Err(storage_error(err).into()),
@@ -302,32 +231,22 @@ async fn read_cart(db: &impl ConnectionTrait, id: CartId) -> Result<Cart, CartEr
             (cart_line::Entity, cart_line::Column::Quantity),
             (cart_line::Entity, cart_line::Column::AddedAt),
         ])
-        .columns([
-            (product::Entity, product::Column::Name),
-            (product::Entity, product::Column::Price),
-        ])
+        .columns([(product::Entity, product::Column::Name), (product::Entity, product::Column::Price)])
         .from(cart::Entity)
         .left_join(
             cart_line::Entity,
-            Expr::col((cart_line::Entity, cart_line::Column::CartId))
-                .equals((cart::Entity, cart::Column::Id)),
+            Expr::col((cart_line::Entity, cart_line::Column::CartId)).equals((cart::Entity, cart::Column::Id)),
         )
         .left_join(
             product::Entity,
-            Expr::col((product::Entity, product::Column::Id))
-                .equals((cart_line::Entity, cart_line::Column::ProductId)),
+            Expr::col((product::Entity, product::Column::Id)).equals((cart_line::Entity, cart_line::Column::ProductId)),
         )
         .and_where(Expr::col((cart::Entity, cart::Column::Id)).eq(id.0))
         .order_by((cart_line::Entity, cart_line::Column::AddedAt), Order::Asc)
-        .order_by(
-            (cart_line::Entity, cart_line::Column::ProductId),
-            Order::Asc,
-        )
+        .order_by((cart_line::Entity, cart_line::Column::ProductId), Order::Asc)
         .to_owned();
-    let rows = CartRow::find_by_statement(db.get_database_backend().build(&query))
-        .all(db)
-        .await
-        .map_err(storage_error)?;
+    let rows =
+        CartRow::find_by_statement(db.get_database_backend().build(&query)).all(db).await.map_err(storage_error)?;
     to_cart(rows)
 }
 
@@ -341,21 +260,16 @@ fn to_cart(rows: Vec<CartRow>) -> Result<Cart, CartError> {
         updated_at: first.updated_at,
     };
     for row in rows {
-        let (Some(product_id), Some(quantity), Some(added_at), Some(name), Some(price)) = (
-            row.product_id,
-            row.quantity,
-            row.added_at,
-            row.name,
-            row.price,
-        ) else {
+        let (Some(product_id), Some(quantity), Some(added_at), Some(name), Some(price)) =
+            (row.product_id, row.quantity, row.added_at, row.name, row.price)
+        else {
             continue; // the one row of an empty cart
         };
         cart.lines.push(CartLine {
             product_id: ProductId(product_id),
             name: ProductName::new(&name).map_err(corrupt)?,
             unit_price: Price::new(price).map_err(corrupt)?,
-            quantity: Quantity::new(i64::from(quantity), MaxLineQuantity::HIGHEST)
-                .map_err(corrupt)?,
+            quantity: Quantity::new(i64::from(quantity), MaxLineQuantity::HIGHEST).map_err(corrupt)?,
             added_at,
         });
     }

@@ -3,10 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    TransactionTrait,
-};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, TransactionTrait};
 use shaku::{Component, Interface};
 
 /// How to reach the database.
@@ -56,10 +53,7 @@ pub async fn connect(options: &DatabaseOptions) -> Result<DatabaseConnection, Db
         });
     if options.url.starts_with("sqlite::memory:") || options.url.contains("mode=memory") {
         // An in-memory SQLite database lives only while a connection is open.
-        connect
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None);
+        connect.min_connections(1).idle_timeout(None).max_lifetime(None);
     }
     Database::connect(connect).await
 }

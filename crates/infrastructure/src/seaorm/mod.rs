@@ -8,8 +8,8 @@ mod products;
 
 pub use carts::{SeaOrmCartRepository, SeaOrmCartRepositoryParameters};
 pub use engine::{
-    DatabaseEngine, DatabaseOptions, SeaOrmDatabaseEngine, SeaOrmDatabaseEngineParameters,
-    SeaOrmSessionFactory, SeaOrmSessionFactoryParameters, SessionFactory, connect,
+    DatabaseEngine, DatabaseOptions, SeaOrmDatabaseEngine, SeaOrmDatabaseEngineParameters, SeaOrmSessionFactory,
+    SeaOrmSessionFactoryParameters, SessionFactory, connect,
 };
 pub use products::{SeaOrmProductRepository, SeaOrmProductRepositoryParameters};
 
@@ -18,11 +18,7 @@ use shop_application::StorageError;
 
 /// Sorts a database error into "try again later" and "something is broken".
 pub(crate) fn storage_error(err: DbErr) -> StorageError {
-    if is_unavailable(&err) {
-        StorageError::Unavailable(Box::new(err))
-    } else {
-        StorageError::Internal(Box::new(err))
-    }
+    if is_unavailable(&err) { StorageError::Unavailable(Box::new(err)) } else { StorageError::Internal(Box::new(err)) }
 }
 
 fn is_unavailable(err: &DbErr) -> bool {
@@ -31,15 +27,9 @@ fn is_unavailable(err: &DbErr) -> bool {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
             match e.as_ref() {
-                Sqlx::Io(_)
-                | Sqlx::PoolTimedOut
-                | Sqlx::PoolClosed
-                | Sqlx::WorkerCrashed
-                | Sqlx::Protocol(_) => true,
+                Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed | Sqlx::Protocol(_) => true,
                 // PostgreSQL: connection exceptions (08…) and operator interventions (57…: shutdown, cancel).
-                Sqlx::Database(db) => db
-                    .code()
-                    .is_some_and(|code| code.starts_with("08") || code.starts_with("57")),
+                Sqlx::Database(db) => db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57")),
                 _ => false,
             }
         }

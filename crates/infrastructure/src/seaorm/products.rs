@@ -35,18 +35,12 @@ impl ProductRepository for SeaOrmProductRepository {
             created_at: Set(product.created_at),
             updated_at: Set(product.updated_at),
         };
-        Products::insert(row)
-            .exec_without_returning(self.sessions.connection())
-            .await
-            .map_err(storage_error)?;
+        Products::insert(row).exec_without_returning(self.sessions.connection()).await.map_err(storage_error)?;
         Ok(())
     }
 
     async fn get(&self, id: ProductId) -> Result<Product, ProductError> {
-        let row = Products::find_by_id(id.0)
-            .one(self.sessions.connection())
-            .await
-            .map_err(storage_error)?;
+        let row = Products::find_by_id(id.0).one(self.sessions.connection()).await.map_err(storage_error)?;
         Ok(to_product(row.ok_or(ProductError::NotFound)?)?)
     }
 
@@ -55,9 +49,8 @@ impl ProductRepository for SeaOrmProductRepository {
         if let Some(after) = query.after {
             // Keyset pagination: a row comparison the (created_at, id) index serves.
             select = select.filter(
-                Expr::tuple([Expr::col(Column::CreatedAt), Expr::col(Column::Id)]).gt(Expr::tuple(
-                    [Expr::val(after.created_at), Expr::val(after.id.0)],
-                )),
+                Expr::tuple([Expr::col(Column::CreatedAt), Expr::col(Column::Id)])
+                    .gt(Expr::tuple([Expr::val(after.created_at), Expr::val(after.id.0)])),
             );
         }
         if let Some(text) = &query.name_contains {
@@ -74,12 +67,7 @@ impl ProductRepository for SeaOrmProductRepository {
         rows.into_iter().map(to_product).collect()
     }
 
-    async fn update(
-        &self,
-        id: ProductId,
-        patch: &ProductPatch,
-        now: DateTime<Utc>,
-    ) -> Result<Product, ProductError> {
+    async fn update(&self, id: ProductId, patch: &ProductPatch, now: DateTime<Utc>) -> Result<Product, ProductError> {
         let mut update = Products::update_many().col_expr(Column::UpdatedAt, Expr::val(now));
         if let Some(name) = &patch.name {
             update = update
@@ -104,10 +92,7 @@ impl ProductRepository for SeaOrmProductRepository {
 
     async fn delete(&self, id: ProductId) -> Result<(), ProductError> {
         // Cart lines go with it: the foreign key cascades.
-        let result = Products::delete_by_id(id.0)
-            .exec(self.sessions.connection())
-            .await
-            .map_err(storage_error)?;
+        let result = Products::delete_by_id(id.0).exec(self.sessions.connection()).await.map_err(storage_error)?;
         if result.rows_affected == 0 {
             return Err(ProductError::NotFound);
         }
@@ -136,12 +121,7 @@ pub(super) fn to_product(row: product::Model) -> Result<Product, StorageError> {
     Ok(Product {
         id: ProductId(row.id),
         name: ProductName::new(&row.name).map_err(corrupt)?,
-        description: row
-            .description
-            .as_deref()
-            .map(Description::new)
-            .transpose()
-            .map_err(corrupt)?,
+        description: row.description.as_deref().map(Description::new).transpose().map_err(corrupt)?,
         price: Price::new(row.price).map_err(corrupt)?,
         created_at: row.created_at,
         updated_at: row.updated_at,

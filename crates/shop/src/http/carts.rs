@@ -69,10 +69,7 @@ impl CartReply {
             created_at: cart.created_at,
             updated_at: cart.updated_at,
         };
-        Self {
-            status: StatusCode::OK,
-            body,
-        }
+        Self { status: StatusCode::OK, body }
     }
 }
 
@@ -107,11 +104,7 @@ pub async fn create(
 }
 
 /// `GET /api/v1/carts/{cart_id}`
-pub async fn get(
-    carts: Carts,
-    settings: Settings,
-    ApiPath(id): ApiPath<Uuid>,
-) -> Result<CartReply, ApiError> {
+pub async fn get(carts: Carts, settings: Settings, ApiPath(id): ApiPath<Uuid>) -> Result<CartReply, ApiError> {
     let cart = carts.get(CartId(id)).await?;
     Ok(CartReply::new(cart, &*settings))
 }
@@ -127,16 +120,11 @@ pub async fn add_item(
     let id = CartId(id);
     let input = add_item_input(&body, carts.max_line_quantity());
     let (product_id, quantity) = unless_cart_missing(&*carts, id, input).await?;
-    let cart = carts
-        .add_item(id, product_id, quantity, expected)
-        .await
-        .map_err(|err| match err {
-            // The product is named in the body, not the path: a 422, as API.md says.
-            CartError::ProductNotFound => {
-                ApiError::invalid_field("product_id", "no product has this id")
-            }
-            other => other.into(),
-        })?;
+    let cart = carts.add_item(id, product_id, quantity, expected).await.map_err(|err| match err {
+        // The product is named in the body, not the path: a 422, as API.md says.
+        CartError::ProductNotFound => ApiError::invalid_field("product_id", "no product has this id"),
+        other => other.into(),
+    })?;
     Ok(CartReply::new(cart, &*settings))
 }
 
@@ -151,9 +139,7 @@ pub async fn set_item(
     let id = CartId(id);
     let input = set_item_input(&body, carts.max_line_quantity());
     let quantity = unless_cart_missing(&*carts, id, input).await?;
-    let cart = carts
-        .set_item_quantity(id, ProductId(product_id), quantity, expected)
-        .await?;
+    let cart = carts.set_item_quantity(id, ProductId(product_id), quantity, expected).await?;
     Ok(CartReply::new(cart, &*settings))
 }
 
@@ -164,9 +150,7 @@ pub async fn remove_item(
     ApiPath((id, product_id)): ApiPath<(Uuid, Uuid)>,
     IfMatch(expected): IfMatch,
 ) -> Result<CartReply, ApiError> {
-    let cart = carts
-        .remove_item(CartId(id), ProductId(product_id), expected)
-        .await?;
+    let cart = carts.remove_item(CartId(id), ProductId(product_id), expected).await?;
     Ok(CartReply::new(cart, &*settings))
 }
 
@@ -207,9 +191,8 @@ async fn unless_cart_missing<T>(
 fn add_item_input(body: &Value, max: MaxLineQuantity) -> Result<(ProductId, Quantity), ApiError> {
     let mut fields = Fields::of(body)?;
     let product_id = fields.required("product_id", parse_product_id);
-    let quantity = fields.optional("quantity", |v| {
-        Quantity::new(integer("quantity", v)?, max).map_err(|e| e.to_string())
-    });
+    let quantity =
+        fields.optional("quantity", |v| Quantity::new(integer("quantity", v)?, max).map_err(|e| e.to_string()));
     fields.finish()?;
     match (product_id, quantity) {
         (Some(product_id), Some(quantity)) => {
@@ -222,16 +205,13 @@ fn add_item_input(body: &Value, max: MaxLineQuantity) -> Result<(ProductId, Quan
 
 fn set_item_input(body: &Value, max: MaxLineQuantity) -> Result<Option<Quantity>, ApiError> {
     let mut fields = Fields::of(body)?;
-    let quantity = fields.required("quantity", |v| {
-        Quantity::new_or_zero(integer("quantity", v)?, max).map_err(|e| e.to_string())
-    });
+    let quantity =
+        fields.required("quantity", |v| Quantity::new_or_zero(integer("quantity", v)?, max).map_err(|e| e.to_string()));
     fields.finish()?;
     quantity.ok_or_else(|| ApiError::Malformed("invalid quantity".to_owned()))
 }
 
 fn parse_product_id(value: &Value) -> Result<ProductId, String> {
     let text = string("product_id", value)?;
-    Uuid::try_parse(text)
-        .map(ProductId)
-        .map_err(|_| "product_id must be a UUID".to_owned())
+    Uuid::try_parse(text).map(ProductId).map_err(|_| "product_id must be a UUID".to_owned())
 }

@@ -38,9 +38,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         let Some(value) = parts.headers.get(IF_MATCH) else {
             return Ok(Self(None));
         };
-        let malformed = || {
-            ApiError::Malformed("If-Match must be \"*\" or one entity tag such as \"3\"".to_owned())
-        };
+        let malformed = || ApiError::Malformed("If-Match must be \"*\" or one entity tag such as \"3\"".to_owned());
         let text = value.to_str().map_err(|_| malformed())?.trim();
         if text == "*" {
             return Ok(Self(None));
@@ -49,10 +47,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
             Some(rest) => (true, rest),
             None => (false, text),
         };
-        let opaque = tag
-            .strip_prefix('"')
-            .and_then(|t| t.strip_suffix('"'))
-            .ok_or_else(malformed)?;
+        let opaque = tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')).ok_or_else(malformed)?;
         if opaque.contains('"') {
             return Err(malformed()); // a list of tags: not supported
         }

@@ -21,13 +21,7 @@ pub async fn live() -> Json<Status> {
 }
 
 /// `GET /health/ready`: 200 when the database answers, else 503.
-pub async fn ready(
-    engine: Inject<AppModule, dyn DatabaseEngine>,
-) -> Result<Json<Status>, ApiError> {
-    engine
-        .connection()
-        .ping()
-        .await
-        .map_err(|err| ApiError::Unavailable(StorageError::Unavailable(Box::new(err))))?;
+pub async fn ready(engine: Inject<AppModule, dyn DatabaseEngine>) -> Result<Json<Status>, ApiError> {
+    engine.connection().ping().await.map_err(|err| ApiError::Unavailable(StorageError::Unavailable(Box::new(err))))?;
     Ok(Json(Status { status: "ok" }))
 }

@@ -15,23 +15,13 @@ impl<'a> Fields<'a> {
     /// The fields of `body`, which must be a JSON object.
     pub fn of(body: &'a Value) -> Result<Self, ApiError> {
         match body {
-            Value::Object(object) => Ok(Self {
-                object,
-                errors: Vec::new(),
-            }),
-            _ => Err(ApiError::invalid_field(
-                "body",
-                "the body must be a JSON object",
-            )),
+            Value::Object(object) => Ok(Self { object, errors: Vec::new() }),
+            _ => Err(ApiError::invalid_field("body", "the body must be a JSON object")),
         }
     }
 
     /// A field that must be present and not null, read by `parse`.
-    pub fn required<T>(
-        &mut self,
-        name: &str,
-        parse: impl FnOnce(&Value) -> Result<T, String>,
-    ) -> Option<T> {
+    pub fn required<T>(&mut self, name: &str, parse: impl FnOnce(&Value) -> Result<T, String>) -> Option<T> {
         match self.object.get(name) {
             None => self.error(name, format!("{name} is required")),
             Some(Value::Null) => self.error(name, format!("{name} must not be null")),
@@ -41,11 +31,7 @@ impl<'a> Fields<'a> {
 
     /// A field that may be absent (`None`); when present, read by `parse`
     /// (which sees `null` too).
-    pub fn optional<T>(
-        &mut self,
-        name: &str,
-        parse: impl FnOnce(&Value) -> Result<T, String>,
-    ) -> Option<Option<T>> {
+    pub fn optional<T>(&mut self, name: &str, parse: impl FnOnce(&Value) -> Result<T, String>) -> Option<Option<T>> {
         match self.object.get(name) {
             None => Some(None),
             Some(value) => self.check(name, parse(value)).map(Some),
@@ -54,17 +40,11 @@ impl<'a> Fields<'a> {
 
     /// Ok if no field had an error; else the 422 naming them all.
     pub fn finish(self) -> Result<(), ApiError> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::invalid(self.errors))
-        }
+        if self.errors.is_empty() { Ok(()) } else { Err(ApiError::invalid(self.errors)) }
     }
 
     fn check<T>(&mut self, name: &str, result: Result<T, String>) -> Option<T> {
-        result
-            .map_err(|message| self.errors.push(FieldError::new(name, message)))
-            .ok()
+        result.map_err(|message| self.errors.push(FieldError::new(name, message))).ok()
     }
 
     fn error<T>(&mut self, name: &str, message: String) -> Option<T> {
@@ -75,16 +55,12 @@ impl<'a> Fields<'a> {
 
 /// A JSON string.
 pub fn string<'v>(name: &str, value: &'v Value) -> Result<&'v str, String> {
-    value
-        .as_str()
-        .ok_or_else(|| format!("{name} must be a string"))
+    value.as_str().ok_or_else(|| format!("{name} must be a string"))
 }
 
 /// A JSON integer: `19.99`, `1.0`, `"5"` and numbers beyond 64 bits are refused.
 pub fn integer(name: &str, value: &Value) -> Result<i64, String> {
-    value
-        .as_i64()
-        .ok_or_else(|| format!("{name} must be an integer"))
+    value.as_i64().ok_or_else(|| format!("{name} must be an integer"))
 }
 
 #[cfg(test)]
@@ -96,15 +72,9 @@ mod tests {
     fn collects_every_error_and_tells_null_from_absent() {
         let body = json!({"name": null, "price": 19.99});
         let mut fields = Fields::of(&body).expect("object");
-        assert_eq!(
-            fields.required("name", |v| string("name", v).map(str::to_owned)),
-            None
-        );
+        assert_eq!(fields.required("name", |v| string("name", v).map(str::to_owned)), None);
         assert_eq!(fields.required("price", |v| integer("price", v)), None);
-        assert_eq!(
-            fields.optional("description", |v| Ok(v.clone())),
-            Some(None)
-        );
+        assert_eq!(fields.optional("description", |v| Ok(v.clone())), Some(None));
         match fields.finish() {
             Err(ApiError::Validation { errors, .. }) => {
                 let names: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
@@ -117,13 +87,7 @@ mod tests {
     #[test]
     fn integers_only() {
         assert_eq!(integer("q", &json!(5)), Ok(5));
-        for bad in [
-            json!(1.5),
-            json!(1.0),
-            json!("5"),
-            json!(18446744073709551615u64),
-            json!(true),
-        ] {
+        for bad in [json!(1.5), json!(1.0), json!("5"), json!(18446744073709551615u64), json!(true)] {
             assert!(integer("q", &bad).is_err(), "{bad}");
         }
     }

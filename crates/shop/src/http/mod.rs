@@ -16,9 +16,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::routing::{get, post, put};
 use axum::{BoxError, Router};
 use tower::ServiceBuilder;
-use tower_http::request_id::{
-    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -33,22 +31,11 @@ pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 pub fn router(module: Arc<AppModule>, request_timeout: Duration) -> Router {
     let api = Router::new()
         .route("/products", post(products::create).get(products::list))
-        .route(
-            "/products/{product_id}",
-            get(products::get)
-                .patch(products::update)
-                .delete(products::delete),
-        )
+        .route("/products/{product_id}", get(products::get).patch(products::update).delete(products::delete))
         .route("/carts", post(carts::create))
         .route("/carts/{cart_id}", get(carts::get).delete(carts::delete))
-        .route(
-            "/carts/{cart_id}/items",
-            post(carts::add_item).delete(carts::clear),
-        )
-        .route(
-            "/carts/{cart_id}/items/{product_id}",
-            put(carts::set_item).delete(carts::remove_item),
-        );
+        .route("/carts/{cart_id}/items", post(carts::add_item).delete(carts::clear))
+        .route("/carts/{cart_id}/items/{product_id}", put(carts::set_item).delete(carts::remove_item));
 
     Router::new()
         .nest("/api/v1", api)
@@ -67,9 +54,7 @@ pub fn router(module: Arc<AppModule>, request_timeout: Duration) -> Router {
                         .on_request(())
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),
                 )
-                .layer(HandleErrorLayer::new(|_: BoxError| async {
-                    ApiError::Timeout
-                }))
+                .layer(HandleErrorLayer::new(|_: BoxError| async { ApiError::Timeout }))
                 .timeout(request_timeout),
         )
         .with_state(module)
@@ -77,14 +62,8 @@ pub fn router(module: Arc<AppModule>, request_timeout: Duration) -> Router {
 
 /// One span per request; every log line inside carries its fields.
 fn request_span(request: &Request) -> tracing::Span {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str);
-    let request_id = request
-        .extensions()
-        .get::<RequestId>()
-        .and_then(|id| id.header_value().to_str().ok())
-        .unwrap_or("-");
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
+    let request_id =
+        request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("-");
     tracing::info_span!("request", method = %request.method(), route, uri = %request.uri(), request_id)
 }

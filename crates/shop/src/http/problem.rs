@@ -20,10 +20,7 @@ pub struct FieldError {
 impl FieldError {
     /// An error of `field`.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self { field: field.into(), message: message.into() }
     }
 }
 
@@ -54,10 +51,7 @@ pub enum ApiError {
     #[error("this method is not allowed here")]
     MethodNotAllowed,
     /// 413
-    #[error(
-        "the request body is larger than {} bytes",
-        crate::http::BODY_LIMIT_BYTES
-    )]
+    #[error("the request body is larger than {} bytes", crate::http::BODY_LIMIT_BYTES)]
     PayloadTooLarge,
     /// 415
     #[error("the request body must be JSON (Content-Type: application/json)")]
@@ -81,11 +75,7 @@ impl ApiError {
 
     /// A 422 for several fields.
     pub fn invalid(errors: Vec<FieldError>) -> Self {
-        let detail = errors
-            .iter()
-            .map(|e| e.message.as_str())
-            .collect::<Vec<_>>()
-            .join("; ");
+        let detail = errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ");
         Self::Validation { detail, errors }
     }
 
@@ -165,14 +155,9 @@ impl IntoResponse for ApiError {
             errors,
         };
         let mut response = (status, axum::Json(problem)).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if let Self::Unavailable(_) = self {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }
@@ -201,15 +186,11 @@ impl From<CartError> for ApiError {
         match err {
             CartError::CartNotFound => Self::NotFound("no cart has this id"),
             CartError::ProductNotFound => Self::NotFound("no product has this id"),
-            CartError::Rule(CartRuleError::LineNotFound) => {
-                Self::NotFound("the product is not in the cart")
-            }
+            CartError::Rule(CartRuleError::LineNotFound) => Self::NotFound("the product is not in the cart"),
             CartError::Rule(rule @ CartRuleError::LineQuantityExceeded { .. }) => {
                 Self::invalid_field("quantity", rule.to_string())
             }
-            CartError::VersionMismatch { current } => {
-                Self::PreconditionFailed { current: current.0 }
-            }
+            CartError::VersionMismatch { current } => Self::PreconditionFailed { current: current.0 },
             CartError::Storage(err) => err.into(),
         }
     }

@@ -64,11 +64,7 @@ pub async fn create(
     let new = new_product(&body)?;
     let product = products.create(new).await?;
     let location = format!("/api/v1/products/{}", product.id.0);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(ProductBody::new(product, &*settings)),
-    ))
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(ProductBody::new(product, &*settings))))
 }
 
 /// `GET /api/v1/products/{product_id}`
@@ -97,25 +93,13 @@ pub async fn list(
 ) -> Result<Json<ProductPageBody>, ApiError> {
     let limit = params.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
-        return Err(ApiError::Malformed(
-            "limit must be an integer between 1 and 100".to_owned(),
-        ));
+        return Err(ApiError::Malformed("limit must be an integer between 1 and 100".to_owned()));
     }
     let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
     let name_contains = params.q.filter(|q| !q.is_empty());
-    let page = products
-        .list(ListProducts {
-            after,
-            name_contains,
-            limit,
-        })
-        .await?;
+    let page = products.list(ListProducts { after, name_contains, limit }).await?;
     Ok(Json(ProductPageBody {
-        items: page
-            .items
-            .into_iter()
-            .map(|p| ProductBody::new(p, &*settings))
-            .collect(),
+        items: page.items.into_iter().map(|p| ProductBody::new(p, &*settings)).collect(),
         next_cursor: page.next.map(encode_cursor),
     }))
 }
@@ -133,10 +117,7 @@ pub async fn update(
 }
 
 /// `DELETE /api/v1/products/{product_id}`
-pub async fn delete(
-    products: Products,
-    ApiPath(id): ApiPath<Uuid>,
-) -> Result<StatusCode, ApiError> {
+pub async fn delete(products: Products, ApiPath(id): ApiPath<Uuid>) -> Result<StatusCode, ApiError> {
     products.delete(ProductId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -148,11 +129,9 @@ fn new_product(body: &Value) -> Result<NewProduct, ApiError> {
     let price = fields.required("price", parse_price);
     fields.finish()?;
     match (name, description, price) {
-        (Some(name), Some(description), Some(price)) => Ok(NewProduct {
-            name,
-            description: description.flatten(),
-            price,
-        }),
+        (Some(name), Some(description), Some(price)) => {
+            Ok(NewProduct { name, description: description.flatten(), price })
+        }
         _ => Err(ApiError::Malformed("invalid product".to_owned())), // finish() reported every missing field
     }
 }
@@ -161,24 +140,14 @@ fn product_patch(body: &Value) -> Result<ProductPatch, ApiError> {
     let mut fields = Fields::of(body)?;
     let not_null = |name: &'static str| {
         move |value: &Value| {
-            if value.is_null() {
-                Err(format!("{name} must not be null"))
-            } else {
-                Ok(())
-            }
+            if value.is_null() { Err(format!("{name} must not be null")) } else { Ok(()) }
         }
     };
     let name = fields.optional("name", |v| not_null("name")(v).and_then(|()| parse_name(v)));
     let description = fields.optional("description", parse_description);
-    let price = fields.optional("price", |v| {
-        not_null("price")(v).and_then(|()| parse_price(v))
-    });
+    let price = fields.optional("price", |v| not_null("price")(v).and_then(|()| parse_price(v)));
     fields.finish()?;
-    Ok(ProductPatch {
-        name: name.flatten(),
-        description: description.flatten(),
-        price: price.flatten(),
-    })
+    Ok(ProductPatch { name: name.flatten(), description: description.flatten(), price: price.flatten() })
 }
 
 fn parse_name(value: &Value) -> Result<ProductName, String> {
@@ -190,29 +159,17 @@ fn parse_description(value: &Value) -> Result<Option<Description>, String> {
     if value.is_null() {
         return Ok(None);
     }
-    Description::new(string("description", value)?)
-        .map(Some)
-        .map_err(|e| e.to_string())
+    Description::new(string("description", value)?).map(Some).map_err(|e| e.to_string())
 }
 
 fn parse_price(value: &Value) -> Result<Price, String> {
-    let message = || {
-        format!(
-            "price must be an integer between {} and {}",
-            Price::MIN,
-            Price::MAX
-        )
-    };
+    let message = || format!("price must be an integer between {} and {}", Price::MIN, Price::MAX);
     Price::new(integer("price", value).map_err(|_| message())?).map_err(|_| message())
 }
 
 /// The opaque cursor: the position's creation time (µs) and id, base64url.
 fn encode_cursor(cursor: ProductCursor) -> String {
-    URL_SAFE_NO_PAD.encode(format!(
-        "{}:{}",
-        cursor.created_at.timestamp_micros(),
-        cursor.id.0.simple()
-    ))
+    URL_SAFE_NO_PAD.encode(format!("{}:{}", cursor.created_at.timestamp_micros(), cursor.id.0.simple()))
 }
 
 fn decode_cursor(text: &str) -> Result<ProductCursor, ApiError> {
@@ -220,16 +177,9 @@ fn decode_cursor(text: &str) -> Result<ProductCursor, ApiError> {
     let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| malformed())?;
     let decoded = String::from_utf8(bytes).map_err(|_| malformed())?;
     let (micros, id) = decoded.split_once(':').ok_or_else(malformed)?;
-    let created_at = micros
-        .parse()
-        .ok()
-        .and_then(DateTime::from_timestamp_micros)
-        .ok_or_else(malformed)?;
+    let created_at = micros.parse().ok().and_then(DateTime::from_timestamp_micros).ok_or_else(malformed)?;
     let id = Uuid::try_parse(id).map_err(|_| malformed())?;
-    Ok(ProductCursor {
-        created_at,
-        id: ProductId(id),
-    })
+    Ok(ProductCursor { created_at, id: ProductId(id) })
 }
 
 #[cfg(test)]
