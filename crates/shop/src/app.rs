@@ -30,6 +30,12 @@ pub enum StartError {
     /// Migrating failed.
     #[error("cannot migrate the database: {0}")]
     Migration(#[source] DbErr),
+    /// Serving failed after the start.
+    #[error("serving failed: {0}")]
+    Serve(#[source] std::io::Error),
+    /// A command other than serving failed.
+    #[error("{0}")]
+    Failed(String),
     /// The address is taken or not ours.
     #[error("cannot listen on {address}: {source}")]
     Bind {

@@ -3,15 +3,26 @@
 use clap::{Parser, Subcommand};
 use migration::{Migrator, MigratorTrait};
 
+use shaku::HasComponent;
+use shop_application::ports::ProductRepository;
+
 use crate::app::{Server, StartError, shutdown_signal};
+use crate::seed::seed_products;
 use crate::settings::Settings;
 
 /// The shop service: a product catalog and shopping carts over HTTP.
 ///
 /// Settings come from config/default.toml (compiled in), config/$SHOP_ENV.toml
-/// and SHOP__SECTION__KEY environment variables.
+/// and SHOP__SECTION__KEY environment variables (e.g. SHOP__DATABASE__URL).
 #[derive(Debug, Parser)]
-#[command(name = "shop", version, about, long_about)]
+#[command(
+    name = "shop",
+    version,
+    about,
+    long_about,
+    after_help = "Exit codes: 0 success; 1 the command failed (database unreachable, migration failed, \
+                  address in use…); 2 bad usage or invalid settings."
+)]
 pub struct Cli {
     /// What to do; `serve` if omitted.
     #[command(subcommand)]
@@ -29,6 +40,14 @@ pub enum Command {
         #[command(subcommand)]
         action: MigrateAction,
     },
+    /// Fill the catalog with a realistic demo catalog; safe to run again.
+    Seed {
+        /// How many demo products should exist.
+        #[arg(long, default_value_t = 50)]
+        products: usize,
+    },
+    /// Print the OpenAPI 3.1 description (what GET /openapi.json serves) and exit.
+    Openapi,
 }
 
 /// What `shop migrate` does.
@@ -48,12 +67,26 @@ pub enum MigrateAction {
 pub async fn run(cli: Cli, mut settings: Settings) -> Result<(), StartError> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
+            if settings.auth.admin_token().is_none() {
+                tracing::warn!("no auth.admin_token configured: catalog writes are open to anyone (development only)");
+            }
             let server = Server::build(settings).await?;
-            tracing::info!(address = %server.local_addr().map_err(|source| StartError::Bind { address: ([0, 0, 0, 0], 0).into(), source })?, "serving");
-            server
-                .run_until(shutdown_signal())
-                .await
-                .map_err(|source| StartError::Bind { address: ([0, 0, 0, 0], 0).into(), source })
+            let address = server.local_addr().map_err(StartError::Serve)?;
+            tracing::info!(%address, "serving");
+            server.run_until(shutdown_signal()).await.map_err(StartError::Serve)
+        }
+        Command::Seed { products } => {
+            let connection = crate::app::open_database(&settings).await?;
+            let module = crate::container::module_builder(settings, connection)?.build();
+            let repository: &dyn ProductRepository = module.resolve_ref();
+            let seeded = seed_products(repository, products).await.map_err(|e| StartError::Failed(e.to_string()))?;
+            println!("{} demo products created, {} already there", seeded.created, seeded.existing);
+            Ok(())
+        }
+        Command::Openapi => {
+            let document = crate::http::openapi().to_pretty_json().map_err(|e| StartError::Failed(e.to_string()))?;
+            println!("{document}");
+            Ok(())
         }
         Command::Migrate { action } => {
             settings.database.auto_migrate = false;

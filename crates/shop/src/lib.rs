@@ -8,5 +8,6 @@ pub mod app;
 pub mod cli;
 pub mod container;
 pub mod http;
+pub mod seed;
 pub mod settings;
 pub mod telemetry;

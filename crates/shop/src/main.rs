@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use shop::app::StartError;
 use shop::cli::{Cli, run};
 use shop::settings::Settings;
 
@@ -22,7 +23,8 @@ async fn main() -> ExitCode {
         Err(err) => {
             tracing::error!(error = %err, "shop stopped");
             eprintln!("shop: {err}");
-            ExitCode::FAILURE
+            // 2 for what the user must fix in the invocation or settings, 1 for everything else.
+            if matches!(err, StartError::Settings(_)) { ExitCode::from(2) } else { ExitCode::FAILURE }
         }
     }
 }

@@ -27,6 +27,11 @@ pub struct Settings {
     pub cart: CartSettings,
     /// `[log]`
     pub log: LogSettings,
+    /// `[auth]`
+    pub auth: AuthSettings,
+    /// The profile these settings were loaded for (`SHOP_ENV`).
+    #[serde(skip)]
+    pub profile: String,
 }
 
 /// `[server]`: where and how the HTTP server listens.
@@ -115,6 +120,45 @@ pub struct LogSettings {
     pub format: LogFormat,
 }
 
+/// `[auth]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// The bearer token catalog writes need; empty means writes are open.
+    pub admin_token: Secret,
+}
+
+impl AuthSettings {
+    /// The configured token, if any.
+    pub fn admin_token(&self) -> Option<&Secret> {
+        (!self.admin_token.expose().is_empty()).then_some(&self.admin_token)
+    }
+}
+
+/// A value that must never reach a log: `Debug` prints `***`.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for the one place that compares it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Self(value.to_owned())
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
 /// How log lines look.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -158,12 +202,13 @@ impl Settings {
 
     /// Loads the compiled-in defaults, then `{dir}/{env}.toml` if present, then `environment`.
     pub fn load_from(dir: &Path, env: &str, environment: Environment) -> Result<Self, SettingsError> {
-        let settings: Self = Config::builder()
+        let mut settings: Self = Config::builder()
             .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
             .add_source(File::from(dir.join(env)).format(FileFormat::Toml).required(false))
             .add_source(environment.prefix_separator("__").separator("__").try_parsing(true))
             .build()?
             .try_deserialize()?;
+        settings.profile = env.to_owned();
         settings.validate()?;
         Ok(settings)
     }
@@ -186,6 +231,18 @@ impl Settings {
         }
         if self.server.request_timeout_secs == 0 {
             return invalid("server.request_timeout_secs", "must be at least 1");
+        }
+        if self.profile == "production" {
+            // Production must be deliberate: a shared database, a token, migrations as their own step.
+            if self.auth.admin_token().is_none() {
+                return invalid("auth.admin_token", "is required in production (SHOP__AUTH__ADMIN_TOKEN)");
+            }
+            if !db.is_postgres() {
+                return invalid("database.url", "must name a PostgreSQL database in production (SHOP__DATABASE__URL)");
+            }
+            if db.auto_migrate {
+                return invalid("database.auto_migrate", "must be false in production: run `shop migrate up` first");
+            }
         }
         Ok(())
     }
@@ -242,6 +299,33 @@ mod tests {
         assert_eq!(settings.server.port, 9000);
         assert_eq!(settings.log.format, LogFormat::Json);
         assert_eq!(settings.currency().map(|c| c.to_string()).ok(), Some("USD".to_owned()));
+    }
+
+    fn load_profile(profile: &str, vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let source: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+        Settings::load_from(&dir, profile, Environment::with_prefix("SHOP").source(Some(source)))
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_its_requirements() {
+        let complete = [("SHOP__AUTH__ADMIN_TOKEN", "s3cret"), ("SHOP__DATABASE__URL", "postgres://shop@db/shop")];
+        let settings = load_profile("production", &complete).expect("complete production settings");
+        assert_eq!(settings.log.format, LogFormat::Json);
+        assert!(!settings.database.auto_migrate);
+        let message = |vars: &[(&str, &str)]| load_profile("production", vars).err().map(|e| e.to_string());
+        assert!(message(&complete[1..]).is_some_and(|m| m.contains("auth.admin_token")));
+        assert!(message(&complete[..1]).is_some_and(|m| m.contains("database.url")));
+        let migrating = [complete[0], complete[1], ("SHOP__DATABASE__AUTO_MIGRATE", "true")];
+        assert!(message(&migrating).is_some_and(|m| m.contains("database.auto_migrate")));
+    }
+
+    #[test]
+    fn the_token_never_shows_in_debug_output() {
+        let settings = load(&[("SHOP__AUTH__ADMIN_TOKEN", "s3cret-token")]).expect("valid");
+        assert_eq!(settings.auth.admin_token().map(Secret::expose), Some("s3cret-token"));
+        assert!(!format!("{settings:?}").contains("s3cret-token"));
+        assert!(load(&[]).expect("valid").auth.admin_token().is_none());
     }
 
     #[test]

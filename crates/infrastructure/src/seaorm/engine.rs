@@ -58,10 +58,39 @@ pub async fn connect(options: &DatabaseOptions) -> Result<DatabaseConnection, Db
     Database::connect(connect).await
 }
 
+/// How the pool is doing, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Open connections, busy or idle.
+    pub size: u32,
+    /// Open connections waiting for work.
+    pub idle: u32,
+}
+
 /// The database engine: the one connection pool of the process.
 pub trait DatabaseEngine: Interface {
     /// The pooled connection (cheap to clone; clones share the pool).
     fn connection(&self) -> &DatabaseConnection;
+
+    /// The pool's current size and idle connections.
+    fn pool_status(&self) -> PoolStatus {
+        use sea_orm::DatabaseConnectionType as Pool;
+        let connection = self.connection();
+        // Matched on the variant: the pool getters panic on another backend
+        // (or on a disconnected placeholder, as in tests with in-memory adapters).
+        let (size, idle) = match &connection.inner {
+            Pool::SqlxPostgresPoolConnection(_) => {
+                let pool = connection.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            Pool::SqlxSqlitePoolConnection(_) => {
+                let pool = connection.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => (0, 0),
+        };
+        PoolStatus { size, idle: u32::try_from(idle).unwrap_or(u32::MAX) }
+    }
 }
 
 /// [`DatabaseEngine`] holding a SeaORM pool; the pool is opened in `main` and

@@ -8,8 +8,8 @@ mod products;
 
 pub use carts::{SeaOrmCartRepository, SeaOrmCartRepositoryParameters};
 pub use engine::{
-    DatabaseEngine, DatabaseOptions, SeaOrmDatabaseEngine, SeaOrmDatabaseEngineParameters, SeaOrmSessionFactory,
-    SeaOrmSessionFactoryParameters, SessionFactory, connect,
+    DatabaseEngine, DatabaseOptions, PoolStatus, SeaOrmDatabaseEngine, SeaOrmDatabaseEngineParameters,
+    SeaOrmSessionFactory, SeaOrmSessionFactoryParameters, SessionFactory, connect,
 };
 pub use products::{SeaOrmProductRepository, SeaOrmProductRepositoryParameters};
 

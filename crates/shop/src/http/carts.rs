@@ -11,34 +11,79 @@ use shaku_axum::Inject;
 use shop_application::CartError;
 use shop_application::services::CartService;
 use shop_domain::{Cart, CartId, MaxLineQuantity, ProductId, Quantity};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::extract::{ApiJson, ApiPath, IfMatch};
+use super::extract::{ApiJson, ApiPath, IfMatch, IfMatchHeader};
 use super::input::{Fields, integer, string};
+#[allow(unused_imports)] // referenced by the `utoipa::path` attributes
+use super::openapi::{
+    MalformedRequest, NotFound, PayloadTooLarge, PreconditionFailed, UnsupportedMediaType, ValidationFailed,
+};
 use super::problem::ApiError;
+#[allow(unused_imports)]
+use super::problem::Problem;
 use crate::container::{AppModule, AppSettings};
 
 /// A cart line, as clients see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = CartItem)]
 pub struct CartItemBody {
     product_id: Uuid,
+    /// The product's current name.
     name: String,
+    /// The product's current price, in minor units.
     unit_price: i64,
+    /// 1 to the cap (999 by default).
+    #[schema(minimum = 1)]
     quantity: u32,
+    /// `unit_price × quantity`, exact.
     line_total: i64,
 }
 
 /// A cart, as clients see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Cart, example = json!({
+    "id": "3b1c6a0e-2f4d-4e8a-9a51-0c2d7e9f1b23",
+    "items": [{"product_id": "8d0f3bd6-5f7a-4f0e-9a55-3a1e2b7c9d10", "name": "Green tea", "unit_price": 450,
+               "quantity": 2, "line_total": 900}],
+    "total_quantity": 2, "subtotal": 900, "currency": "EUR", "version": 3,
+    "created_at": "2026-11-24T09:00:00Z", "updated_at": "2026-11-24T09:05:00Z"
+}))]
 pub struct CartBody {
     id: Uuid,
+    /// Ordered by when each product was first added, oldest first.
     items: Vec<CartItemBody>,
     total_quantity: u64,
+    /// Sum of the line totals, exact, in minor units.
     subtotal: i64,
     currency: String,
+    /// 0 for a new cart; up by one with every change of the lines. Also the `ETag`.
     version: u64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+}
+
+/// The body of `POST /api/v1/carts/{cart_id}/items`.
+#[derive(Debug, ToSchema)]
+#[schema(example = json!({"product_id": "8d0f3bd6-5f7a-4f0e-9a55-3a1e2b7c9d10", "quantity": 2}))]
+#[allow(dead_code)] // documents the body that `add_item_input` reads field by field
+pub struct AddItemRequest {
+    /// A product of the catalog; an unknown one is a 422.
+    product_id: Uuid,
+    /// Units to add, 1 to the cap (999 by default); 1 if absent.
+    #[schema(minimum = 1, maximum = 999, default = 1)]
+    quantity: Option<u32>,
+}
+
+/// The body of `PUT /api/v1/carts/{cart_id}/items/{product_id}`.
+#[derive(Debug, ToSchema)]
+#[schema(example = json!({"quantity": 3}))]
+#[allow(dead_code)] // documents the body that `set_item_input` reads field by field
+pub struct SetQuantityRequest {
+    /// The line's new quantity, 0 to the cap; 0 removes the line.
+    #[schema(minimum = 0, maximum = 999)]
+    quantity: u32,
 }
 
 /// A cart response: the body and its `ETag`.
@@ -87,7 +132,22 @@ impl IntoResponse for CartReply {
 type Carts = Inject<AppModule, dyn CartService>;
 type Settings = Inject<AppModule, dyn AppSettings>;
 
-/// `POST /api/v1/carts`: no body, or `{}`.
+/// Create an empty cart. No body, or `{}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/carts",
+    tag = "carts",
+    responses(
+        (status = 201, description = "The new, empty cart", body = CartBody, headers(
+            ("Location" = String, description = "The new cart's URL"),
+            ("ETag" = String, description = "The cart's version, quoted: `\"0\"`"),
+        )),
+        (status = 400, response = MalformedRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+    )
+)]
 pub async fn create(
     carts: Carts,
     settings: Settings,
@@ -103,13 +163,40 @@ pub async fn create(
     Ok(([(header::LOCATION, location)], reply).into_response())
 }
 
-/// `GET /api/v1/carts/{cart_id}`
+/// Read a cart with its lines and totals.
+#[utoipa::path(
+    get,
+    path = "/api/v1/carts/{cart_id}",
+    tag = "carts",
+    params(("cart_id" = Uuid, Path, description = "The cart's id")),
+    responses(
+        (status = 200, description = "The cart", body = CartBody, headers(("ETag" = String, description = "The cart's version, quoted"))),
+        (status = 400, response = MalformedRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn get(carts: Carts, settings: Settings, ApiPath(id): ApiPath<Uuid>) -> Result<CartReply, ApiError> {
     let cart = carts.get(CartId(id)).await?;
     Ok(CartReply::new(cart, &*settings))
 }
 
-/// `POST /api/v1/carts/{cart_id}/items`: `{"product_id", "quantity"?}` adds to the line.
+/// Add units of a product: a new line, or more on the line that holds it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/carts/{cart_id}/items",
+    tag = "carts",
+    params(("cart_id" = Uuid, Path, description = "The cart's id"), IfMatchHeader),
+    request_body(content = AddItemRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The cart as changed", body = CartBody, headers(("ETag" = String, description = "The cart's version, quoted"))),
+        (status = 400, response = MalformedRequest),
+        (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, description = "Unknown product, quantity out of range, or the line would pass the cap; nothing changed", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn add_item(
     carts: Carts,
     settings: Settings,
@@ -128,7 +215,27 @@ pub async fn add_item(
     Ok(CartReply::new(cart, &*settings))
 }
 
-/// `PUT /api/v1/carts/{cart_id}/items/{product_id}`: `{"quantity"}` sets the line; 0 removes it.
+/// Set a line's quantity: creates the line if absent; 0 removes it.
+#[utoipa::path(
+    put,
+    path = "/api/v1/carts/{cart_id}/items/{product_id}",
+    tag = "carts",
+    params(
+        ("cart_id" = Uuid, Path, description = "The cart's id"),
+        ("product_id" = Uuid, Path, description = "The product's id"),
+        IfMatchHeader,
+    ),
+    request_body(content = SetQuantityRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The cart as changed (or as it was, if nothing changed)", body = CartBody, headers(("ETag" = String, description = "The cart's version, quoted"))),
+        (status = 400, response = MalformedRequest),
+        (status = 404, description = "Unknown cart or product", body = Problem, content_type = "application/problem+json"),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+    )
+)]
 pub async fn set_item(
     carts: Carts,
     settings: Settings,
@@ -143,7 +250,23 @@ pub async fn set_item(
     Ok(CartReply::new(cart, &*settings))
 }
 
-/// `DELETE /api/v1/carts/{cart_id}/items/{product_id}`
+/// Remove a product's line.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/carts/{cart_id}/items/{product_id}",
+    tag = "carts",
+    params(
+        ("cart_id" = Uuid, Path, description = "The cart's id"),
+        ("product_id" = Uuid, Path, description = "The product's id"),
+        IfMatchHeader,
+    ),
+    responses(
+        (status = 200, description = "The cart without that line", body = CartBody, headers(("ETag" = String, description = "The cart's version, quoted"))),
+        (status = 400, response = MalformedRequest),
+        (status = 404, description = "Unknown cart, or the product is not in the cart", body = Problem, content_type = "application/problem+json"),
+        (status = 412, response = PreconditionFailed),
+    )
+)]
 pub async fn remove_item(
     carts: Carts,
     settings: Settings,
@@ -154,7 +277,19 @@ pub async fn remove_item(
     Ok(CartReply::new(cart, &*settings))
 }
 
-/// `DELETE /api/v1/carts/{cart_id}/items`
+/// Empty the cart.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/carts/{cart_id}/items",
+    tag = "carts",
+    params(("cart_id" = Uuid, Path, description = "The cart's id"), IfMatchHeader),
+    responses(
+        (status = 200, description = "The cart, emptied", body = CartBody, headers(("ETag" = String, description = "The cart's version, quoted"))),
+        (status = 400, response = MalformedRequest),
+        (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
+    )
+)]
 pub async fn clear(
     carts: Carts,
     settings: Settings,
@@ -165,7 +300,19 @@ pub async fn clear(
     Ok(CartReply::new(cart, &*settings))
 }
 
-/// `DELETE /api/v1/carts/{cart_id}`
+/// Delete the cart.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/carts/{cart_id}",
+    tag = "carts",
+    params(("cart_id" = Uuid, Path, description = "The cart's id"), IfMatchHeader),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = MalformedRequest),
+        (status = 404, response = NotFound),
+        (status = 412, response = PreconditionFailed),
+    )
+)]
 pub async fn delete(
     carts: Carts,
     ApiPath(id): ApiPath<Uuid>,

@@ -27,6 +27,16 @@ pub struct ApiQuery<T>(pub T);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IfMatch(pub Option<Version>);
 
+/// Documents the `If-Match` header of cart writes.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // documentation only; `IfMatch` parses the header
+pub struct IfMatchHeader {
+    /// Change the cart only if it is at this version: `"3"` (the `ETag` of a cart response). `*` matches any.
+    #[param(rename = "If-Match")]
+    if_match: Option<String>,
+}
+
 /// A version no cart ever reaches: what an entity tag that cannot be one of
 /// ours (a weak tag, a non-number) stands for, so that it fails to match (412).
 const NEVER_MATCHES: Version = Version(u64::MAX);

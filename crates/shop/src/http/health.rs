@@ -10,17 +10,25 @@ use super::problem::ApiError;
 use crate::container::AppModule;
 
 /// The body of a healthy answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"status": "ok"}))]
 pub struct Status {
     status: &'static str,
 }
 
-/// `GET /health/live`: 200 while the process serves.
+/// Liveness: 200 while the process serves.
+#[utoipa::path(get, path = "/health/live", tag = "operations", responses((status = 200, description = "Alive", body = Status)))]
 pub async fn live() -> Json<Status> {
     Json(Status { status: "ok" })
 }
 
-/// `GET /health/ready`: 200 when the database answers, else 503.
+/// Readiness: 200 when the database answers, else 503.
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    tag = "operations",
+    responses((status = 200, description = "The database answers", body = Status))
+)]
 pub async fn ready(engine: Inject<AppModule, dyn DatabaseEngine>) -> Result<Json<Status>, ApiError> {
     engine.connection().ping().await.map_err(|err| ApiError::Unavailable(StorageError::Unavailable(Box::new(err))))?;
     Ok(Json(Status { status: "ok" }))

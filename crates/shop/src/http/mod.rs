@@ -1,10 +1,13 @@
 //! The HTTP edge: routes, handlers, extractors and the problem+json mapping.
 //! Handlers only translate: request → domain values → service call → response.
 
+mod auth;
 mod carts;
 mod extract;
 mod health;
 mod input;
+mod metrics;
+mod openapi;
 mod problem;
 mod products;
 
@@ -13,36 +16,66 @@ use std::time::Duration;
 
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::routing::{get, post, put};
-use axum::{BoxError, Router};
+use axum::{BoxError, Extension, Json, Router};
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
 
 pub use problem::{ApiError, FieldError, PROBLEM_BASE, Problem};
 
 use crate::container::AppModule;
+use openapi::ApiDoc;
 
 /// The largest accepted request body: 64 KiB.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
+/// The routes, each with its OpenAPI operation: a handler routed here is a
+/// documented one.
+fn documented_routes() -> OpenApiRouter<Arc<AppModule>> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(products::create, products::list))
+        .routes(routes!(products::get, products::update, products::delete))
+        .routes(routes!(carts::create))
+        .routes(routes!(carts::get, carts::delete))
+        .routes(routes!(carts::add_item, carts::clear))
+        .routes(routes!(carts::set_item, carts::remove_item))
+        .routes(routes!(health::live))
+        .routes(routes!(health::ready))
+        .routes(routes!(metrics::render))
+        .routes(routes!(serve_openapi))
+}
+
+/// The OpenAPI description of the service, as `GET /openapi.json` serves it.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    documented_routes().split_for_parts().1
+}
+
+/// The OpenAPI 3.1 description of every endpoint.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "operations",
+    responses((status = 200, description = "This description", content_type = "application/json", body = Object))
+)]
+async fn serve_openapi(
+    Extension(document): Extension<Arc<utoipa::openapi::OpenApi>>,
+) -> Json<Arc<utoipa::openapi::OpenApi>> {
+    Json(document)
+}
+
 /// The service's router over a built container.
 pub fn router(module: Arc<AppModule>, request_timeout: Duration) -> Router {
-    let api = Router::new()
-        .route("/products", post(products::create).get(products::list))
-        .route("/products/{product_id}", get(products::get).patch(products::update).delete(products::delete))
-        .route("/carts", post(carts::create))
-        .route("/carts/{cart_id}", get(carts::get).delete(carts::delete))
-        .route("/carts/{cart_id}/items", post(carts::add_item).delete(carts::clear))
-        .route("/carts/{cart_id}/items/{product_id}", put(carts::set_item).delete(carts::remove_item));
-
-    Router::new()
-        .nest("/api/v1", api)
-        .route("/health/live", get(health::live))
-        .route("/health/ready", get(health::ready))
+    let (routes, document) = documented_routes().split_for_parts();
+    routes
+        .merge(SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::from("/openapi.json")))
         .fallback(|| async { ApiError::NotFound("no such resource") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(Extension(Arc::new(document)))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(
             ServiceBuilder::new()
@@ -54,6 +87,7 @@ pub fn router(module: Arc<AppModule>, request_timeout: Duration) -> Router {
                         .on_request(())
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),
                 )
+                .layer(axum::middleware::from_fn(metrics::track))
                 .layer(HandleErrorLayer::new(|_: BoxError| async { ApiError::Timeout }))
                 .timeout(request_timeout),
         )

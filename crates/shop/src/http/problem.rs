@@ -9,7 +9,7 @@ use shop_application::{CartError, ProductError, StorageError};
 use shop_domain::CartRuleError;
 
 /// One offending field of a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     /// The field's name in the request (`price`, `quantity`, …).
     pub field: String,
@@ -41,6 +41,9 @@ pub enum ApiError {
     /// 404
     #[error("{0}")]
     NotFound(&'static str),
+    /// 401: catalog writes need the admin token.
+    #[error("this operation needs `Authorization: Bearer <admin token>`")]
+    Unauthorized,
     /// 412: `If-Match` names another version than the cart's.
     #[error("the cart is at version {current}; the request expected another (If-Match)")]
     PreconditionFailed {
@@ -84,6 +87,7 @@ impl ApiError {
             Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -99,6 +103,7 @@ impl ApiError {
             Self::Malformed(_) => ("malformed-request", "Malformed request"),
             Self::Validation { .. } => ("validation", "Validation failed"),
             Self::NotFound(_) => ("not-found", "Not found"),
+            Self::Unauthorized => ("unauthorized", "Unauthorized"),
             Self::PreconditionFailed { .. } => ("precondition-failed", "Precondition failed"),
             Self::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
             Self::PayloadTooLarge => ("payload-too-large", "Payload too large"),
@@ -110,9 +115,16 @@ impl ApiError {
 }
 
 /// The problem document (RFC 9457).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "type": "https://shop.example/problems/validation", "title": "Validation failed", "status": 422,
+    "detail": "price must be an integer between 0 and 1000000000",
+    "errors": [{"field": "price", "message": "price must be an integer between 0 and 1000000000"}]
+}))]
 pub struct Problem {
-    /// URI of the problem type.
+    /// URI of the problem type: `…/problems/{malformed-request, validation, not-found, unauthorized,
+    /// precondition-failed, payload-too-large, unsupported-media-type, method-not-allowed,
+    /// service-unavailable, internal}`.
     #[serde(rename = "type")]
     pub kind: String,
     /// Short, fixed summary of the type.
@@ -123,6 +135,7 @@ pub struct Problem {
     pub detail: String,
     /// For 422: each offending field.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub errors: Option<Vec<FieldError>>,
 }
 
@@ -156,8 +169,14 @@ impl IntoResponse for ApiError {
         };
         let mut response = (status, axum::Json(problem)).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        if let Self::Unavailable(_) = self {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        match self {
+            Self::Unavailable(_) | Self::Timeout => {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            Self::Unauthorized => {
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
         }
         response
     }

@@ -12,23 +12,70 @@ use shaku_axum::Inject;
 use shop_application::ports::ProductCursor;
 use shop_application::services::{ListProducts, ProductService};
 use shop_domain::{Description, NewProduct, Price, Product, ProductId, ProductName, ProductPatch};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::auth::CatalogAdmin;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::input::{Fields, integer, string};
+#[allow(unused_imports)] // referenced by the `utoipa::path` attributes
+use super::openapi::{
+    MalformedRequest, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed,
+};
 use super::problem::ApiError;
 use crate::container::{AppModule, AppSettings};
 
 /// A product, as clients see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Product, example = json!({
+    "id": "8d0f3bd6-5f7a-4f0e-9a55-3a1e2b7c9d10", "name": "Green tea", "description": "Sencha, 100 g",
+    "price": 450, "currency": "EUR", "created_at": "2026-11-24T09:00:00Z", "updated_at": "2026-11-24T09:00:00Z"
+}))]
 pub struct ProductBody {
     id: Uuid,
+    /// Trimmed, 1 to 200 characters.
     name: String,
+    /// At most 2000 characters, or null.
     description: Option<String>,
+    /// Minor units of `currency` (450 = 4.50), 0 to 1000000000.
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     price: i64,
+    /// ISO 4217 code of the shop's currency.
     currency: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+}
+
+/// The body of `POST /api/v1/products`.
+#[derive(Debug, ToSchema)]
+#[schema(example = json!({"name": "Green tea", "description": "Sencha, 100 g", "price": 450}))]
+#[allow(dead_code)] // documents the body that `new_product` reads field by field
+pub struct NewProductRequest {
+    /// Surrounding white space is trimmed; then 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
+    name: String,
+    /// At most 2000 characters; null or absent for none.
+    #[schema(max_length = 2000)]
+    description: Option<String>,
+    /// An integer in minor units: `19.99` or `"450"` are refused.
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    price: i64,
+}
+
+/// The body of `PATCH /api/v1/products/{product_id}`: any of the fields; `{}` changes nothing.
+#[derive(Debug, ToSchema)]
+#[schema(example = json!({"price": 500, "description": null}))]
+#[allow(dead_code)] // documents the body that `product_patch` reads field by field
+pub struct ProductPatchRequest {
+    /// A new name; null is refused.
+    #[schema(min_length = 1, max_length = 200, nullable = false)]
+    name: Option<String>,
+    /// A new description; null clears it.
+    #[schema(max_length = 2000)]
+    description: Option<Option<String>>,
+    /// A new price; null is refused.
+    #[schema(minimum = 0, maximum = 1_000_000_000, nullable = false)]
+    price: Option<i64>,
 }
 
 impl ProductBody {
@@ -46,17 +93,37 @@ impl ProductBody {
 }
 
 /// One page of the catalog.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ProductPage)]
 pub struct ProductPageBody {
+    /// Oldest first.
     items: Vec<ProductBody>,
+    /// Pass as `cursor` for the next page; null on the last page.
     next_cursor: Option<String>,
 }
 
 type Products = Inject<AppModule, dyn ProductService>;
 type Settings = Inject<AppModule, dyn AppSettings>;
 
-/// `POST /api/v1/products`
+/// Create a product.
+#[utoipa::path(
+    post,
+    path = "/api/v1/products",
+    tag = "products",
+    request_body(content = NewProductRequest, content_type = "application/json"),
+    security((), ("admin_token" = [])),
+    responses(
+        (status = 201, description = "Created", body = ProductBody,
+            headers(("Location" = String, description = "The new product's URL"))),
+        (status = 400, response = MalformedRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+    )
+)]
 pub async fn create(
+    _admin: CatalogAdmin,
     products: Products,
     settings: Settings,
     ApiJson(body): ApiJson<Value>,
@@ -67,7 +134,18 @@ pub async fn create(
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(ProductBody::new(product, &*settings))))
 }
 
-/// `GET /api/v1/products/{product_id}`
+/// Read a product.
+#[utoipa::path(
+    get,
+    path = "/api/v1/products/{product_id}",
+    tag = "products",
+    params(("product_id" = Uuid, Path, description = "The product's id")),
+    responses(
+        (status = 200, description = "The product", body = ProductBody),
+        (status = 400, response = MalformedRequest),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn get(
     products: Products,
     settings: Settings,
@@ -78,14 +156,29 @@ pub async fn get(
 }
 
 /// Query parameters of the listing.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// Page size.
+    #[param(minimum = 1, maximum = 100, default = 20)]
     limit: Option<u32>,
+    /// Opaque position from a previous page's `next_cursor`.
     cursor: Option<String>,
+    /// Only products whose name contains this text, ignoring case.
     q: Option<String>,
 }
 
-/// `GET /api/v1/products`
+/// List products, oldest first, in keyset pages.
+#[utoipa::path(
+    get,
+    path = "/api/v1/products",
+    tag = "products",
+    params(ListParams),
+    responses(
+        (status = 200, description = "One page; follow `next_cursor` for the next", body = ProductPageBody),
+        (status = 400, response = MalformedRequest),
+    )
+)]
 pub async fn list(
     products: Products,
     settings: Settings,
@@ -104,8 +197,26 @@ pub async fn list(
     }))
 }
 
-/// `PATCH /api/v1/products/{product_id}`
+/// Change some fields of a product.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/products/{product_id}",
+    tag = "products",
+    params(("product_id" = Uuid, Path, description = "The product's id")),
+    request_body(content = ProductPatchRequest, content_type = "application/json"),
+    security((), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "The product as changed", body = ProductBody),
+        (status = 400, response = MalformedRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+    )
+)]
 pub async fn update(
+    _admin: CatalogAdmin,
     products: Products,
     settings: Settings,
     ApiPath(id): ApiPath<Uuid>,
@@ -116,8 +227,25 @@ pub async fn update(
     Ok(Json(ProductBody::new(product, &*settings)))
 }
 
-/// `DELETE /api/v1/products/{product_id}`
-pub async fn delete(products: Products, ApiPath(id): ApiPath<Uuid>) -> Result<StatusCode, ApiError> {
+/// Delete a product; it leaves every cart that held it.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/products/{product_id}",
+    tag = "products",
+    params(("product_id" = Uuid, Path, description = "The product's id")),
+    security((), ("admin_token" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = MalformedRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn delete(
+    _admin: CatalogAdmin,
+    products: Products,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
     products.delete(ProductId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
