@@ -64,6 +64,11 @@ pub struct CartBody {
     updated_at: DateTime<Utc>,
 }
 
+/// The optional body of `POST /api/v1/carts`: an object; its fields are ignored.
+#[derive(Debug, ToSchema)]
+#[schema(example = json!({}))]
+pub struct NewCartRequest {}
+
 /// The body of `POST /api/v1/carts/{cart_id}/items`.
 #[derive(Debug, ToSchema)]
 #[schema(example = json!({"product_id": "8d0f3bd6-5f7a-4f0e-9a55-3a1e2b7c9d10", "quantity": 2}))]
@@ -72,7 +77,7 @@ pub struct AddItemRequest {
     /// A product of the catalog; an unknown one is a 422.
     product_id: Uuid,
     /// Units to add, 1 to the cap (999 by default); 1 if absent.
-    #[schema(minimum = 1, maximum = 999, default = 1)]
+    #[schema(minimum = 1, maximum = 999, default = 1, nullable = false)]
     quantity: Option<u32>,
 }
 
@@ -135,12 +140,19 @@ type Settings = Inject<AppModule, dyn AppSettings>;
 /// Create an empty cart. No body, or `{}`.
 #[utoipa::path(
     post,
-    path = "/api/v1/carts",
+    path = "/api/v1/carts", operation_id = "create_cart",
     tag = "carts",
+    request_body(content = Option<NewCartRequest>, content_type = "application/json", description = "None, or `{}`"),
     responses(
         (status = 201, description = "The new, empty cart", body = CartBody, headers(
             ("Location" = String, description = "The new cart's URL"),
             ("ETag" = String, description = "The cart's version, quoted: `\"0\"`"),
+        ), links(
+            ("GetCart" = (operation_id = "get_cart", parameters(("cart_id" = "$response.body#/id")))),
+            ("AddItem" = (operation_id = "add_cart_item", parameters(("cart_id" = "$response.body#/id")))),
+            ("SetItemQuantity" = (operation_id = "set_cart_item_quantity", parameters(("cart_id" = "$response.body#/id")))),
+            ("ClearCart" = (operation_id = "clear_cart", parameters(("cart_id" = "$response.body#/id")))),
+            ("DeleteCart" = (operation_id = "delete_cart", parameters(("cart_id" = "$response.body#/id")))),
         )),
         (status = 400, response = MalformedRequest),
         (status = 413, response = PayloadTooLarge),
@@ -153,7 +165,10 @@ pub async fn create(
     settings: Settings,
     body: Result<Option<Json<Value>>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
-    if let Some(Json(body)) = body? {
+    // No body, `null` or an object (whose fields mean nothing yet).
+    if let Some(Json(body)) = body?
+        && !body.is_null()
+    {
         Fields::of(&body)?;
     }
     let cart = carts.create().await?;
@@ -166,7 +181,7 @@ pub async fn create(
 /// Read a cart with its lines and totals.
 #[utoipa::path(
     get,
-    path = "/api/v1/carts/{cart_id}",
+    path = "/api/v1/carts/{cart_id}", operation_id = "get_cart",
     tag = "carts",
     params(("cart_id" = Uuid, Path, description = "The cart's id")),
     responses(
@@ -183,7 +198,7 @@ pub async fn get(carts: Carts, settings: Settings, ApiPath(id): ApiPath<Uuid>) -
 /// Add units of a product: a new line, or more on the line that holds it.
 #[utoipa::path(
     post,
-    path = "/api/v1/carts/{cart_id}/items",
+    path = "/api/v1/carts/{cart_id}/items", operation_id = "add_cart_item",
     tag = "carts",
     params(("cart_id" = Uuid, Path, description = "The cart's id"), IfMatchHeader),
     request_body(content = AddItemRequest, content_type = "application/json"),
@@ -218,7 +233,7 @@ pub async fn add_item(
 /// Set a line's quantity: creates the line if absent; 0 removes it.
 #[utoipa::path(
     put,
-    path = "/api/v1/carts/{cart_id}/items/{product_id}",
+    path = "/api/v1/carts/{cart_id}/items/{product_id}", operation_id = "set_cart_item_quantity",
     tag = "carts",
     params(
         ("cart_id" = Uuid, Path, description = "The cart's id"),
@@ -253,7 +268,7 @@ pub async fn set_item(
 /// Remove a product's line.
 #[utoipa::path(
     delete,
-    path = "/api/v1/carts/{cart_id}/items/{product_id}",
+    path = "/api/v1/carts/{cart_id}/items/{product_id}", operation_id = "remove_cart_item",
     tag = "carts",
     params(
         ("cart_id" = Uuid, Path, description = "The cart's id"),
@@ -280,7 +295,7 @@ pub async fn remove_item(
 /// Empty the cart.
 #[utoipa::path(
     delete,
-    path = "/api/v1/carts/{cart_id}/items",
+    path = "/api/v1/carts/{cart_id}/items", operation_id = "clear_cart",
     tag = "carts",
     params(("cart_id" = Uuid, Path, description = "The cart's id"), IfMatchHeader),
     responses(
@@ -303,7 +318,7 @@ pub async fn clear(
 /// Delete the cart.
 #[utoipa::path(
     delete,
-    path = "/api/v1/carts/{cart_id}",
+    path = "/api/v1/carts/{cart_id}", operation_id = "delete_cart",
     tag = "carts",
     params(("cart_id" = Uuid, Path, description = "The cart's id"), IfMatchHeader),
     responses(

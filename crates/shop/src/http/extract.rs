@@ -33,7 +33,7 @@ pub struct IfMatch(pub Option<Version>);
 #[allow(dead_code)] // documentation only; `IfMatch` parses the header
 pub struct IfMatchHeader {
     /// Change the cart only if it is at this version: `"3"` (the `ETag` of a cart response). `*` matches any.
-    #[param(rename = "If-Match")]
+    #[param(rename = "If-Match", nullable = false, pattern = r#"^(\*|(W/)?"[^"]*")$"#, example = "\"3\"")]
     if_match: Option<String>,
 }
 

@@ -17,7 +17,7 @@ pub struct Status {
 }
 
 /// Liveness: 200 while the process serves.
-#[utoipa::path(get, path = "/health/live", tag = "operations", responses((status = 200, description = "Alive", body = Status)))]
+#[utoipa::path(get, path = "/health/live", operation_id = "liveness", tag = "operations", responses((status = 200, description = "Alive", body = Status)))]
 pub async fn live() -> Json<Status> {
     Json(Status { status: "ok" })
 }
@@ -25,7 +25,7 @@ pub async fn live() -> Json<Status> {
 /// Readiness: 200 when the database answers, else 503.
 #[utoipa::path(
     get,
-    path = "/health/ready",
+    path = "/health/ready", operation_id = "readiness",
     tag = "operations",
     responses((status = 200, description = "The database answers", body = Status))
 )]

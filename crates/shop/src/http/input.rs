@@ -58,9 +58,16 @@ pub fn string<'v>(name: &str, value: &'v Value) -> Result<&'v str, String> {
     value.as_str().ok_or_else(|| format!("{name} must be a string"))
 }
 
-/// A JSON integer: `19.99`, `1.0`, `"5"` and numbers beyond 64 bits are refused.
+/// A JSON integer. As in JSON Schema, `5.0` is the integer 5; `19.99`, `"5"`
+/// and integers beyond what a double holds exactly are refused.
 pub fn integer(name: &str, value: &Value) -> Result<i64, String> {
-    value.as_i64().ok_or_else(|| format!("{name} must be an integer"))
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    let integral = |x: f64| x.fract() == 0.0 && x.abs() < EXACT;
+    match (value.as_i64(), value.as_f64()) {
+        (Some(n), _) => Ok(n),
+        (None, Some(x)) if integral(x) => Ok(x as i64),
+        _ => Err(format!("{name} must be an integer")),
+    }
 }
 
 #[cfg(test)]
@@ -87,7 +94,9 @@ mod tests {
     #[test]
     fn integers_only() {
         assert_eq!(integer("q", &json!(5)), Ok(5));
-        for bad in [json!(1.5), json!(1.0), json!("5"), json!(18446744073709551615u64), json!(true)] {
+        assert_eq!(integer("q", &json!(307.0)), Ok(307));
+        assert_eq!(integer("q", &json!(-2.0)), Ok(-2));
+        for bad in [json!(1.5), json!(19.99), json!(1e300), json!("5"), json!(18446744073709551615u64), json!(true)] {
             assert!(integer("q", &bad).is_err(), "{bad}");
         }
     }

@@ -48,6 +48,7 @@ pub struct ApiDoc;
 #[utoipa::path(
     get,
     path = "/docs",
+    operation_id = "docs",
     tag = "operations",
     responses((status = 303, description = "Redirect to `/docs/`, the Swagger UI page (HTML, no external assets)"))
 )]

@@ -57,7 +57,7 @@ pub struct NewProductRequest {
     /// At most 2000 characters; null or absent for none.
     #[schema(max_length = 2000)]
     description: Option<String>,
-    /// An integer in minor units: `19.99` or `"450"` are refused.
+    /// An integer in minor units: `19.99` or `"450"` are refused (`450.0` is 450).
     #[schema(minimum = 0, maximum = 1_000_000_000)]
     price: i64,
 }
@@ -108,13 +108,18 @@ type Settings = Inject<AppModule, dyn AppSettings>;
 /// Create a product.
 #[utoipa::path(
     post,
-    path = "/api/v1/products",
+    path = "/api/v1/products", operation_id = "create_product",
     tag = "products",
     request_body(content = NewProductRequest, content_type = "application/json"),
     security((), ("admin_token" = [])),
     responses(
         (status = 201, description = "Created", body = ProductBody,
-            headers(("Location" = String, description = "The new product's URL"))),
+            headers(("Location" = String, description = "The new product's URL")),
+            links(
+                ("GetProduct" = (operation_id = "get_product", parameters(("product_id" = "$response.body#/id")))),
+                ("UpdateProduct" = (operation_id = "update_product", parameters(("product_id" = "$response.body#/id")))),
+                ("DeleteProduct" = (operation_id = "delete_product", parameters(("product_id" = "$response.body#/id")))),
+            )),
         (status = 400, response = MalformedRequest),
         (status = 401, response = Unauthorized),
         (status = 413, response = PayloadTooLarge),
@@ -137,7 +142,7 @@ pub async fn create(
 /// Read a product.
 #[utoipa::path(
     get,
-    path = "/api/v1/products/{product_id}",
+    path = "/api/v1/products/{product_id}", operation_id = "get_product",
     tag = "products",
     params(("product_id" = Uuid, Path, description = "The product's id")),
     responses(
@@ -171,7 +176,7 @@ pub struct ListParams {
 /// List products, oldest first, in keyset pages.
 #[utoipa::path(
     get,
-    path = "/api/v1/products",
+    path = "/api/v1/products", operation_id = "list_products",
     tag = "products",
     params(ListParams),
     responses(
@@ -188,7 +193,7 @@ pub async fn list(
     if !(1..=100).contains(&limit) {
         return Err(ApiError::Malformed("limit must be an integer between 1 and 100".to_owned()));
     }
-    let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
+    let after = params.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()?;
     let name_contains = params.q.filter(|q| !q.is_empty());
     let page = products.list(ListProducts { after, name_contains, limit }).await?;
     Ok(Json(ProductPageBody {
@@ -200,7 +205,7 @@ pub async fn list(
 /// Change some fields of a product.
 #[utoipa::path(
     patch,
-    path = "/api/v1/products/{product_id}",
+    path = "/api/v1/products/{product_id}", operation_id = "update_product",
     tag = "products",
     params(("product_id" = Uuid, Path, description = "The product's id")),
     request_body(content = ProductPatchRequest, content_type = "application/json"),
@@ -230,7 +235,7 @@ pub async fn update(
 /// Delete a product; it leaves every cart that held it.
 #[utoipa::path(
     delete,
-    path = "/api/v1/products/{product_id}",
+    path = "/api/v1/products/{product_id}", operation_id = "delete_product",
     tag = "products",
     params(("product_id" = Uuid, Path, description = "The product's id")),
     security((), ("admin_token" = [])),
