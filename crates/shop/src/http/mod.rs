@@ -21,7 +21,7 @@ use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
-use utoipa::OpenApi;
+use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
@@ -50,9 +50,16 @@ fn documented_routes() -> OpenApiRouter<Arc<AppModule>> {
         .routes(routes!(serve_openapi))
 }
 
+/// The routes and their complete OpenAPI description.
+fn routes_and_description() -> (Router<Arc<AppModule>>, utoipa::openapi::OpenApi) {
+    let (routes, mut document) = documented_routes().split_for_parts();
+    openapi::Shared.modify(&mut document);
+    (routes, document)
+}
+
 /// The OpenAPI description of the service, as `GET /openapi.json` serves it.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    documented_routes().split_for_parts().1
+    routes_and_description().1
 }
 
 /// The OpenAPI 3.1 description of every endpoint.
@@ -70,7 +77,7 @@ async fn serve_openapi(
 
 /// The service's router over a built container.
 pub fn router(module: Arc<AppModule>, request_timeout: Duration) -> Router {
-    let (routes, document) = documented_routes().split_for_parts();
+    let (routes, document) = routes_and_description();
     routes
         .merge(SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::from("/openapi.json")))
         .fallback(|| async { ApiError::NotFound("no such resource") })

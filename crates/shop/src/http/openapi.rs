@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 description. Paths come from the handlers' `#[utoipa::path]`
 //! annotations through `utoipa_axum`'s router, so a routed handler is a
-//! documented one; this module adds what every operation shares.
+//! documented one; this module holds the document's fixed parts and adds what
+//! every operation shares.
 
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
@@ -35,7 +36,6 @@ use super::problem::{FieldError, Problem};
             InternalError
         )
     ),
-    modifiers(&Shared),
     tags(
         (name = "products", description = "The catalog"),
         (name = "carts", description = "Shopping carts: the id is the key"),
@@ -93,8 +93,9 @@ fn request_id_header() -> utoipa::openapi::header::Header {
 }
 
 /// What every operation shares: `x-request-id` both ways, 500 and 503, and the
-/// bearer scheme that catalog writes use.
-struct Shared;
+/// bearer scheme that catalog writes use. Applied once the router has added
+/// the paths (a derive-time modifier would run before they exist).
+pub struct Shared;
 
 impl Modify for Shared {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
