@@ -11,7 +11,8 @@ async fn main() {
     let schema = std::env::var("SHOP__DATABASE__SCHEMA").unwrap_or_else(|_| "homework".to_owned());
     sea_orm_migration::cli::run_cli_with_custom_connection(migration::Migrator, async || {
         let mut options = ConnectOptions::new(url);
-        options.set_schema_search_path(schema).sqlx_logging(false);
+        // One connection: `fresh` turns SQLite foreign keys off per connection.
+        options.set_schema_search_path(schema).sqlx_logging(false).max_connections(1);
         Database::connect(options).await
     })
     .await;

@@ -90,6 +90,10 @@ pub async fn run(cli: Cli, mut settings: Settings) -> Result<(), StartError> {
         }
         Command::Migrate { action } => {
             settings.database.auto_migrate = false;
+            // One connection: `fresh` turns SQLite's foreign keys off with a PRAGMA,
+            // which holds only for the connection it ran on.
+            settings.database.max_connections = 1;
+            settings.database.min_connections = 1;
             let connection = crate::app::open_database(&settings).await?;
             let result = match action {
                 MigrateAction::Up => Migrator::up(&connection, None).await,

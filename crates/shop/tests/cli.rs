@@ -67,7 +67,7 @@ fn migrate_up_status_down_and_fresh() {
 
     assert!(run(shop(dir.path()).args(["seed", "--products", "3"])).status.success());
     let output = run(shop(dir.path()).args(["migrate", "fresh"]));
-    assert!(output.status.success());
+    assert!(output.status.success(), "{output:?}");
     let output = run(shop(dir.path()).args(["seed", "--products", "3"]));
     assert!(stdout(&output).starts_with("3 demo products created"), "fresh emptied the tables");
 

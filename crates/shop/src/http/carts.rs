@@ -140,7 +140,8 @@ type Settings = Inject<AppModule, dyn AppSettings>;
 /// Create an empty cart. No body, or `{}`.
 #[utoipa::path(
     post,
-    path = "/api/v1/carts", operation_id = "create_cart",
+    path = "/api/v1/carts",
+    operation_id = "create_cart",
     tag = "carts",
     request_body(content = Option<NewCartRequest>, content_type = "application/json", description = "None, or `{}`"),
     responses(
@@ -181,7 +182,8 @@ pub async fn create(
 /// Read a cart with its lines and totals.
 #[utoipa::path(
     get,
-    path = "/api/v1/carts/{cart_id}", operation_id = "get_cart",
+    path = "/api/v1/carts/{cart_id}",
+    operation_id = "get_cart",
     tag = "carts",
     params(("cart_id" = Uuid, Path, description = "The cart's id")),
     responses(
@@ -198,7 +200,8 @@ pub async fn get(carts: Carts, settings: Settings, ApiPath(id): ApiPath<Uuid>) -
 /// Add units of a product: a new line, or more on the line that holds it.
 #[utoipa::path(
     post,
-    path = "/api/v1/carts/{cart_id}/items", operation_id = "add_cart_item",
+    path = "/api/v1/carts/{cart_id}/items",
+    operation_id = "add_cart_item",
     tag = "carts",
     params(("cart_id" = Uuid, Path, description = "The cart's id"), IfMatchHeader),
     request_body(content = AddItemRequest, content_type = "application/json"),
@@ -233,7 +236,8 @@ pub async fn add_item(
 /// Set a line's quantity: creates the line if absent; 0 removes it.
 #[utoipa::path(
     put,
-    path = "/api/v1/carts/{cart_id}/items/{product_id}", operation_id = "set_cart_item_quantity",
+    path = "/api/v1/carts/{cart_id}/items/{product_id}",
+    operation_id = "set_cart_item_quantity",
     tag = "carts",
     params(
         ("cart_id" = Uuid, Path, description = "The cart's id"),
@@ -268,7 +272,8 @@ pub async fn set_item(
 /// Remove a product's line.
 #[utoipa::path(
     delete,
-    path = "/api/v1/carts/{cart_id}/items/{product_id}", operation_id = "remove_cart_item",
+    path = "/api/v1/carts/{cart_id}/items/{product_id}",
+    operation_id = "remove_cart_item",
     tag = "carts",
     params(
         ("cart_id" = Uuid, Path, description = "The cart's id"),
@@ -295,7 +300,8 @@ pub async fn remove_item(
 /// Empty the cart.
 #[utoipa::path(
     delete,
-    path = "/api/v1/carts/{cart_id}/items", operation_id = "clear_cart",
+    path = "/api/v1/carts/{cart_id}/items",
+    operation_id = "clear_cart",
     tag = "carts",
     params(("cart_id" = Uuid, Path, description = "The cart's id"), IfMatchHeader),
     responses(
@@ -318,7 +324,8 @@ pub async fn clear(
 /// Delete the cart.
 #[utoipa::path(
     delete,
-    path = "/api/v1/carts/{cart_id}", operation_id = "delete_cart",
+    path = "/api/v1/carts/{cart_id}",
+    operation_id = "delete_cart",
     tag = "carts",
     params(("cart_id" = Uuid, Path, description = "The cart's id"), IfMatchHeader),
     responses(

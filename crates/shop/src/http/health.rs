@@ -25,7 +25,8 @@ pub async fn live() -> Json<Status> {
 /// Readiness: 200 when the database answers, else 503.
 #[utoipa::path(
     get,
-    path = "/health/ready", operation_id = "readiness",
+    path = "/health/ready",
+    operation_id = "readiness",
     tag = "operations",
     responses((status = 200, description = "The database answers", body = Status))
 )]

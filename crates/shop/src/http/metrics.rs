@@ -51,7 +51,8 @@ pub async fn track(request: Request, next: Next) -> Response {
 /// `GET /metrics`: Prometheus text format.
 #[utoipa::path(
     get,
-    path = "/metrics", operation_id = "metrics",
+    path = "/metrics",
+    operation_id = "metrics",
     tag = "operations",
     responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain; version=0.0.4", body = String))
 )]

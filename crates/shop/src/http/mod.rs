@@ -65,7 +65,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The OpenAPI 3.1 description of every endpoint.
 #[utoipa::path(
     get,
-    path = "/openapi.json", operation_id = "openapi",
+    path = "/openapi.json",
+    operation_id = "openapi",
     tag = "operations",
     responses((status = 200, description = "This description", content_type = "application/json", body = Object))
 )]

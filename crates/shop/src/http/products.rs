@@ -108,7 +108,8 @@ type Settings = Inject<AppModule, dyn AppSettings>;
 /// Create a product.
 #[utoipa::path(
     post,
-    path = "/api/v1/products", operation_id = "create_product",
+    path = "/api/v1/products",
+    operation_id = "create_product",
     tag = "products",
     request_body(content = NewProductRequest, content_type = "application/json"),
     security((), ("admin_token" = [])),
@@ -142,7 +143,8 @@ pub async fn create(
 /// Read a product.
 #[utoipa::path(
     get,
-    path = "/api/v1/products/{product_id}", operation_id = "get_product",
+    path = "/api/v1/products/{product_id}",
+    operation_id = "get_product",
     tag = "products",
     params(("product_id" = Uuid, Path, description = "The product's id")),
     responses(
@@ -176,7 +178,8 @@ pub struct ListParams {
 /// List products, oldest first, in keyset pages.
 #[utoipa::path(
     get,
-    path = "/api/v1/products", operation_id = "list_products",
+    path = "/api/v1/products",
+    operation_id = "list_products",
     tag = "products",
     params(ListParams),
     responses(
@@ -205,7 +208,8 @@ pub async fn list(
 /// Change some fields of a product.
 #[utoipa::path(
     patch,
-    path = "/api/v1/products/{product_id}", operation_id = "update_product",
+    path = "/api/v1/products/{product_id}",
+    operation_id = "update_product",
     tag = "products",
     params(("product_id" = Uuid, Path, description = "The product's id")),
     request_body(content = ProductPatchRequest, content_type = "application/json"),
@@ -235,7 +239,8 @@ pub async fn update(
 /// Delete a product; it leaves every cart that held it.
 #[utoipa::path(
     delete,
-    path = "/api/v1/products/{product_id}", operation_id = "delete_product",
+    path = "/api/v1/products/{product_id}",
+    operation_id = "delete_product",
     tag = "products",
     params(("product_id" = Uuid, Path, description = "The product's id")),
     security((), ("admin_token" = [])),
