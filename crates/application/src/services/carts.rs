@@ -84,7 +84,7 @@ impl CartService for CartServiceImpl {
         self.max_line_quantity
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn create(&self) -> Result<Cart, CartError> {
         let cart = Cart::new(CartId::new_random(), super::now());
         self.carts.insert(&cart).await?;
@@ -92,12 +92,12 @@ impl CartService for CartServiceImpl {
         Ok(cart)
     }
 
-    #[tracing::instrument(skip(self), fields(cart_id = %id.0))]
+    #[tracing::instrument(level = "debug", skip(self), fields(cart_id = %id.0))]
     async fn get(&self, id: CartId) -> Result<Cart, CartError> {
         self.carts.get(id).await
     }
 
-    #[tracing::instrument(skip(self), fields(cart_id = %id.0, product_id = %product_id.0))]
+    #[tracing::instrument(level = "debug", skip(self), fields(cart_id = %id.0, product_id = %product_id.0))]
     async fn add_item(
         &self,
         id: CartId,
@@ -108,7 +108,7 @@ impl CartService for CartServiceImpl {
         self.apply(id, CartChange::Add { product_id, quantity }, expected).await
     }
 
-    #[tracing::instrument(skip(self), fields(cart_id = %id.0, product_id = %product_id.0))]
+    #[tracing::instrument(level = "debug", skip(self), fields(cart_id = %id.0, product_id = %product_id.0))]
     async fn set_item_quantity(
         &self,
         id: CartId,
@@ -119,7 +119,7 @@ impl CartService for CartServiceImpl {
         self.apply(id, CartChange::Set { product_id, quantity }, expected).await
     }
 
-    #[tracing::instrument(skip(self), fields(cart_id = %id.0, product_id = %product_id.0))]
+    #[tracing::instrument(level = "debug", skip(self), fields(cart_id = %id.0, product_id = %product_id.0))]
     async fn remove_item(
         &self,
         id: CartId,
@@ -129,12 +129,12 @@ impl CartService for CartServiceImpl {
         self.apply(id, CartChange::Remove { product_id }, expected).await
     }
 
-    #[tracing::instrument(skip(self), fields(cart_id = %id.0))]
+    #[tracing::instrument(level = "debug", skip(self), fields(cart_id = %id.0))]
     async fn clear(&self, id: CartId, expected: Option<Version>) -> Result<Cart, CartError> {
         self.apply(id, CartChange::Clear, expected).await
     }
 
-    #[tracing::instrument(skip(self), fields(cart_id = %id.0))]
+    #[tracing::instrument(level = "debug", skip(self), fields(cart_id = %id.0))]
     async fn delete(&self, id: CartId, expected: Option<Version>) -> Result<(), CartError> {
         self.carts.delete(id, expected).await?;
         tracing::info!("cart deleted");

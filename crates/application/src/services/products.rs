@@ -54,7 +54,7 @@ pub struct ProductServiceImpl {
 
 #[async_trait]
 impl ProductService for ProductServiceImpl {
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn create(&self, new: NewProduct) -> Result<Product, ProductError> {
         let product = new.into_product(ProductId::new_random(), super::now());
         self.products.insert(&product).await?;
@@ -62,12 +62,12 @@ impl ProductService for ProductServiceImpl {
         Ok(product)
     }
 
-    #[tracing::instrument(skip(self), fields(product_id = %id.0))]
+    #[tracing::instrument(level = "debug", skip(self), fields(product_id = %id.0))]
     async fn get(&self, id: ProductId) -> Result<Product, ProductError> {
         self.products.get(id).await
     }
 
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(level = "debug", skip(self))]
     async fn list(&self, request: ListProducts) -> Result<ProductPage, ProductError> {
         // One more than asked tells whether a next page exists, in the same query.
         let query =
@@ -90,7 +90,7 @@ impl ProductService for ProductServiceImpl {
         self.products.update(id, &patch, super::now()).await
     }
 
-    #[tracing::instrument(skip(self), fields(product_id = %id.0))]
+    #[tracing::instrument(level = "debug", skip(self), fields(product_id = %id.0))]
     async fn delete(&self, id: ProductId) -> Result<(), ProductError> {
         self.products.delete(id).await?;
         tracing::info!("product deleted");

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, TransactionTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use shaku::{Component, Interface};
 
 /// How to reach the database.
@@ -116,10 +116,6 @@ pub trait SessionFactory: Interface {
     fn connection(&self) -> &DatabaseConnection;
     /// Begins a transaction; dropping it without commit rolls it back.
     async fn begin(&self) -> Result<DatabaseTransaction, DbErr>;
-    /// Which SQL dialect the connection speaks.
-    fn backend(&self) -> DbBackend {
-        self.connection().get_database_backend()
-    }
 }
 
 /// [`SessionFactory`] over the injected [`DatabaseEngine`].

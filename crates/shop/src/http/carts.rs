@@ -362,22 +362,15 @@ fn add_item_input(body: &Value, max: MaxLineQuantity) -> Result<(ProductId, Quan
     let product_id = fields.required("product_id", parse_product_id);
     let quantity =
         fields.optional("quantity", |v| Quantity::new(integer("quantity", v)?, max).map_err(|e| e.to_string()));
-    fields.finish()?;
-    match (product_id, quantity) {
-        (Some(product_id), Some(quantity)) => {
-            let one = Quantity::new(1, max).map_err(|e| ApiError::Internal(Box::new(e)))?;
-            Ok((product_id, quantity.unwrap_or(one)))
-        }
-        _ => Err(ApiError::Malformed("invalid item".to_owned())), // finish() reported every missing field
-    }
+    let default = Quantity::new(1, max).ok();
+    fields.finish((|| Some((product_id?, quantity?.or(default)?)))())
 }
 
 fn set_item_input(body: &Value, max: MaxLineQuantity) -> Result<Option<Quantity>, ApiError> {
     let mut fields = Fields::of(body)?;
     let quantity =
         fields.required("quantity", |v| Quantity::new_or_zero(integer("quantity", v)?, max).map_err(|e| e.to_string()));
-    fields.finish()?;
-    quantity.ok_or_else(|| ApiError::Malformed("invalid quantity".to_owned()))
+    fields.finish(quantity)
 }
 
 fn parse_product_id(value: &Value) -> Result<ProductId, String> {

@@ -38,9 +38,13 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// Ok if no field had an error; else the 422 naming them all.
-    pub fn finish(self) -> Result<(), ApiError> {
-        if self.errors.is_empty() { Ok(()) } else { Err(ApiError::invalid(self.errors)) }
+    /// The 422 naming every field with an error; else `built`, the value made
+    /// from the fields (which is `Some`, as every absent field was reported).
+    pub fn finish<T>(self, built: Option<T>) -> Result<T, ApiError> {
+        if !self.errors.is_empty() {
+            return Err(ApiError::invalid(self.errors));
+        }
+        built.ok_or_else(|| ApiError::Internal("a field was refused without an error".into()))
     }
 
     fn check<T>(&mut self, name: &str, result: Result<T, String>) -> Option<T> {
@@ -82,7 +86,7 @@ mod tests {
         assert_eq!(fields.required("name", |v| string("name", v).map(str::to_owned)), None);
         assert_eq!(fields.required("price", |v| integer("price", v)), None);
         assert_eq!(fields.optional("description", |v| Ok(v.clone())), Some(None));
-        match fields.finish() {
+        match fields.finish(Some(())) {
             Err(ApiError::Validation { errors, .. }) => {
                 let names: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
                 assert_eq!(names, ["name", "price"]);

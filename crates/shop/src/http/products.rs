@@ -265,13 +265,7 @@ fn new_product(body: &Value) -> Result<NewProduct, ApiError> {
     let name = fields.required("name", parse_name);
     let description = fields.optional("description", parse_description);
     let price = fields.required("price", parse_price);
-    fields.finish()?;
-    match (name, description, price) {
-        (Some(name), Some(description), Some(price)) => {
-            Ok(NewProduct { name, description: description.flatten(), price })
-        }
-        _ => Err(ApiError::Malformed("invalid product".to_owned())), // finish() reported every missing field
-    }
+    fields.finish((|| Some(NewProduct { name: name?, description: description?.flatten(), price: price? }))())
 }
 
 fn product_patch(body: &Value) -> Result<ProductPatch, ApiError> {
@@ -284,8 +278,7 @@ fn product_patch(body: &Value) -> Result<ProductPatch, ApiError> {
     let name = fields.optional("name", |v| not_null("name")(v).and_then(|()| parse_name(v)));
     let description = fields.optional("description", parse_description);
     let price = fields.optional("price", |v| not_null("price")(v).and_then(|()| parse_price(v)));
-    fields.finish()?;
-    Ok(ProductPatch { name: name.flatten(), description: description.flatten(), price: price.flatten() })
+    fields.finish((|| Some(ProductPatch { name: name?, description: description?, price: price? }))())
 }
 
 fn parse_name(value: &Value) -> Result<ProductName, String> {
