@@ -645,13 +645,21 @@ async fn statements_per_request(database: TestDatabase) {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    let mut connection = database.connect().await;
     let statements = Arc::new(AtomicUsize::new(0));
-    let counter = statements.clone();
-    connection.set_metric_callback(move |_| {
-        counter.fetch_add(1, Ordering::SeqCst);
-    });
-    let app = TestApp::spawn_with(database.settings.clone(), connection, |builder| builder).await;
+    let count_on = |connection: &mut sea_orm::DatabaseConnection| {
+        let counter = statements.clone();
+        connection.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+    };
+    let mut connection = database.connect().await;
+    count_on(&mut connection);
+    let mut writer =
+        shop_infrastructure::seaorm::connect_writer(&database.settings.database.options()).await.expect("writer");
+    if let Some(writer) = writer.as_mut() {
+        count_on(writer);
+    }
+    let app = TestApp::spawn_with_pools(database.settings.clone(), connection, writer).await;
     let cart = create_cart(&app).await;
     let mut products = Vec::new();
     for name in ["Tea", "Cake", "Cocoa", "Scone"] {

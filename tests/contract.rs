@@ -33,7 +33,10 @@ async fn in_memory() -> Option<Repos> {
 
 async fn sea_orm(database: TestDatabase) -> Repos {
     // Resolved from the real container, so this also proves its wiring reaches the database.
-    let module = module_builder(database.settings.clone(), database.connect().await).expect("valid settings").build();
+    let options = database.settings.database.options();
+    let writer = shop_infrastructure::seaorm::connect_writer(&options).await.expect("writer pool");
+    let module =
+        module_builder(database.settings.clone(), database.connect().await, writer).expect("valid settings").build();
     let products: Arc<dyn ProductRepository> = module.resolve();
     let carts: Arc<dyn CartRepository> = module.resolve();
     Repos { products, carts, _database: Some(database) }

@@ -18,7 +18,7 @@ use shop_infrastructure::in_memory::{InMemoryCartRepository, InMemoryProductRepo
 fn module(store: &Arc<InMemoryStore>, max_line_quantity: u32) -> AppModule {
     let mut settings = Settings::defaults().expect("defaults");
     settings.cart.max_line_quantity = max_line_quantity;
-    module_builder(settings, sea_orm::DatabaseConnection::default())
+    module_builder(settings, sea_orm::DatabaseConnection::default(), None)
         .expect("valid settings")
         .with_component_override::<dyn ProductRepository>(Box::new(InMemoryProductRepository::new(store.clone())))
         .with_component_override::<dyn CartRepository>(Box::new(InMemoryCartRepository::new(store.clone())))

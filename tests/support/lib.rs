@@ -171,7 +171,21 @@ impl TestApp {
         connection: DatabaseConnection,
         customize: impl FnOnce(AppModuleBuilder) -> AppModuleBuilder,
     ) -> Self {
-        let server = Server::with_connection(settings, connection, customize).await.expect("the server starts");
+        Self::start(Server::with_connection(settings, connection, customize).await.expect("the server starts"))
+    }
+
+    /// Starts the service over the given pools (the writer pool too, for tests that watch it).
+    pub async fn spawn_with_pools(
+        settings: Settings,
+        connection: DatabaseConnection,
+        writer: Option<DatabaseConnection>,
+    ) -> Self {
+        Self::start(
+            Server::with_pools(settings, connection, writer, |builder| builder).await.expect("the server starts"),
+        )
+    }
+
+    fn start(server: Server) -> Self {
         let address = server.local_addr().expect("bound");
         let (stop, stopped) = oneshot::channel();
         let handle = tokio::spawn(server.run_until(async move {

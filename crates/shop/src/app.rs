@@ -61,7 +61,7 @@ pub async fn open_database(settings: &Settings) -> Result<DatabaseConnection, St
 pub struct Server {
     listener: TcpListener,
     router: axum::Router,
-    connection: DatabaseConnection,
+    pools: Vec<DatabaseConnection>,
     shutdown_timeout: Duration,
 }
 
@@ -81,19 +81,34 @@ impl Server {
         Self::with_connection(settings, connection, customize).await
     }
 
-    /// Like [`Server::build_with`], over a pool opened (and migrated) by the caller.
+    /// Like [`Server::build_with`], over a pool opened (and migrated) by the
+    /// caller; the writer pool, where the database has one, is opened here.
     pub async fn with_connection(
         settings: Settings,
         connection: DatabaseConnection,
+        customize: impl FnOnce(AppModuleBuilder) -> AppModuleBuilder,
+    ) -> Result<Self, StartError> {
+        let writer = shop_infrastructure::seaorm::connect_writer(&settings.database.options())
+            .await
+            .map_err(|source| StartError::Database { url: redact(&settings.database.url), source })?;
+        Self::with_pools(settings, connection, writer, customize).await
+    }
+
+    /// Like [`Server::with_connection`], with the writer pool given too.
+    pub async fn with_pools(
+        settings: Settings,
+        connection: DatabaseConnection,
+        writer: Option<DatabaseConnection>,
         customize: impl FnOnce(AppModuleBuilder) -> AppModuleBuilder,
     ) -> Result<Self, StartError> {
         let address = SocketAddr::new(settings.server.host, settings.server.port);
         let listener = TcpListener::bind(address).await.map_err(|source| StartError::Bind { address, source })?;
         let request_timeout = Duration::from_secs(settings.server.request_timeout_secs);
         let shutdown_timeout = Duration::from_secs(settings.server.shutdown_timeout_secs);
-        let module = Arc::new(customize(module_builder(settings, connection.clone())?).build());
+        let pools = [Some(connection.clone()), writer.clone()].into_iter().flatten().collect();
+        let module = Arc::new(customize(module_builder(settings, connection, writer)?).build());
         let router = crate::http::router(module, request_timeout);
-        Ok(Self { listener, router, connection, shutdown_timeout })
+        Ok(Self { listener, router, pools, shutdown_timeout })
     }
 
     /// Where it listens (useful with port 0).
@@ -121,8 +136,10 @@ impl Server {
             result = serve => result?,
             () = deadline => tracing::warn!("requests still in flight after the shutdown timeout; stopping anyway"),
         }
-        if let Err(err) = self.connection.close().await {
-            tracing::warn!(error = %err, "closing the database pool failed");
+        for pool in self.pools {
+            if let Err(err) = pool.close().await {
+                tracing::warn!(error = %err, "closing a database pool failed");
+            }
         }
         tracing::info!("stopped");
         Ok(())

@@ -77,7 +77,7 @@ pub async fn run(cli: Cli, mut settings: Settings) -> Result<(), StartError> {
         }
         Command::Seed { products } => {
             let connection = crate::app::open_database(&settings).await?;
-            let module = crate::container::module_builder(settings, connection)?.build();
+            let module = crate::container::module_builder(settings, connection, None)?.build();
             let repository: &dyn ProductRepository = module.resolve_ref();
             let seeded = seed_products(repository, products).await.map_err(|e| StartError::Failed(e.to_string()))?;
             println!("{} demo products created, {} already there", seeded.created, seeded.existing);

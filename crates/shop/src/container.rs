@@ -79,12 +79,16 @@ mod wiring {
 pub type AppModuleBuilder = ModuleBuilder<AppModule>;
 
 /// The module's builder with every parameter set from `settings` and the
-/// opened pool. Add overrides before `.build()`.
-pub fn module_builder(settings: Settings, connection: DatabaseConnection) -> Result<AppModuleBuilder, SettingsError> {
+/// opened pools (`writer`: see `seaorm::connect_writer`). Add overrides before `.build()`.
+pub fn module_builder(
+    settings: Settings,
+    connection: DatabaseConnection,
+    writer: Option<DatabaseConnection>,
+) -> Result<AppModuleBuilder, SettingsError> {
     let currency = settings.currency()?;
     let max_line_quantity = settings.max_line_quantity()?;
     Ok(AppModule::builder()
         .with_component_parameters::<LoadedSettings>(LoadedSettingsParameters { settings, currency })
-        .with_component_parameters::<SeaOrmDatabaseEngine>(SeaOrmDatabaseEngineParameters { connection })
+        .with_component_parameters::<SeaOrmDatabaseEngine>(SeaOrmDatabaseEngineParameters { connection, writer })
         .with_component_parameters::<CartServiceImpl>(CartServiceImplParameters { max_line_quantity }))
 }

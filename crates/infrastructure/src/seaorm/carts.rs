@@ -57,7 +57,7 @@ impl CartRepository for SeaOrmCartRepository {
             created_at: Set(new.created_at),
             updated_at: Set(new.updated_at),
         };
-        cart::Entity::insert(row).exec_without_returning(self.sessions.connection()).await.map_err(storage_error)?;
+        cart::Entity::insert(row).exec_without_returning(self.sessions.writer()).await.map_err(storage_error)?;
         Ok(())
     }
 
@@ -85,7 +85,7 @@ impl CartRepository for SeaOrmCartRepository {
         if let Some(expected) = expected_version {
             delete = delete.filter(cart::Column::Version.eq(version_to_db(expected)));
         }
-        let result = delete.exec(self.sessions.connection()).await.map_err(storage_error)?;
+        let result = delete.exec(self.sessions.writer()).await.map_err(storage_error)?;
         if result.rows_affected == 1 {
             return Ok(());
         }

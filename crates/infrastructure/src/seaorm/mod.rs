@@ -9,7 +9,7 @@ mod products;
 pub use carts::{SeaOrmCartRepository, SeaOrmCartRepositoryParameters};
 pub use engine::{
     DatabaseEngine, DatabaseOptions, PoolStatus, SeaOrmDatabaseEngine, SeaOrmDatabaseEngineParameters,
-    SeaOrmSessionFactory, SeaOrmSessionFactoryParameters, SessionFactory, connect,
+    SeaOrmSessionFactory, SeaOrmSessionFactoryParameters, SessionFactory, connect, connect_writer,
 };
 pub use products::{SeaOrmProductRepository, SeaOrmProductRepositoryParameters};
 

@@ -35,7 +35,7 @@ impl ProductRepository for SeaOrmProductRepository {
             created_at: Set(product.created_at),
             updated_at: Set(product.updated_at),
         };
-        Products::insert(row).exec_without_returning(self.sessions.connection()).await.map_err(storage_error)?;
+        Products::insert(row).exec_without_returning(self.sessions.writer()).await.map_err(storage_error)?;
         Ok(())
     }
 
@@ -83,7 +83,7 @@ impl ProductRepository for SeaOrmProductRepository {
         }
         let rows = update
             .filter(Column::Id.eq(id.0))
-            .exec_with_returning(self.sessions.connection())
+            .exec_with_returning(self.sessions.writer())
             .await
             .map_err(storage_error)?;
         let row = rows.into_iter().next().ok_or(ProductError::NotFound)?;
@@ -92,7 +92,7 @@ impl ProductRepository for SeaOrmProductRepository {
 
     async fn delete(&self, id: ProductId) -> Result<(), ProductError> {
         // Cart lines go with it: the foreign key cascades.
-        let result = Products::delete_by_id(id.0).exec(self.sessions.connection()).await.map_err(storage_error)?;
+        let result = Products::delete_by_id(id.0).exec(self.sessions.writer()).await.map_err(storage_error)?;
         if result.rows_affected == 0 {
             return Err(ProductError::NotFound);
         }
