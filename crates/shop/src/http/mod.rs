@@ -93,7 +93,7 @@ pub fn router(module: Arc<AppModule>, request_timeout: Duration) -> Router {
                     TraceLayer::new_for_http()
                         .make_span_with(request_span)
                         .on_request(())
-                        .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
                 )
                 .layer(axum::middleware::from_fn(metrics::track))
                 .layer(HandleErrorLayer::new(|_: BoxError| async { ApiError::Timeout }))
