@@ -645,6 +645,7 @@ async fn statements_per_request(database: TestDatabase) {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    let postgres = database.settings.database.is_postgres();
     let statements = Arc::new(AtomicUsize::new(0));
     let count_on = |connection: &mut sea_orm::DatabaseConnection| {
         let counter = statements.clone();
@@ -677,7 +678,11 @@ async fn statements_per_request(database: TestDatabase) {
     assert_eq!(read, 1, "reading a cart with 4 lines is one query");
     let body = json!({"product_id": products[0]["id"], "quantity": 1});
     let add = count(Method::POST, format!("/api/v1/carts/{cart}/items"), Some(body)).await;
-    assert_eq!(add, 3, "adding: upsert, version bump, read back");
+    if postgres {
+        assert_eq!(add, 2, "adding on PostgreSQL: upsert and bump in one statement, then the read");
+    } else {
+        assert_eq!(add, 3, "adding: upsert, version bump, read back (in a transaction)");
+    }
     let page = count(Method::GET, "/api/v1/products?limit=2".to_owned(), None).await;
     assert_eq!(page, 1, "a product page is one query");
 }
