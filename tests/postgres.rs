@@ -35,6 +35,14 @@ async fn create_cart(app: &TestApp) -> String {
     cart["id"].as_str().expect("id").to_owned()
 }
 
+/// Two service instances (two servers, two pools) sharing one fresh database.
+async fn two_instances() -> Option<(TestDatabase, TestApp, TestApp)> {
+    let database = TestDatabase::postgres().await?;
+    let first = TestApp::spawn(&database).await;
+    let second = TestApp::spawn(&database).await;
+    Some((database, first, second))
+}
+
 async fn read_cart(app: &TestApp, cart: &str) -> Value {
     app.client
         .get(app.url(&format!("/api/v1/carts/{cart}")))
@@ -69,11 +77,9 @@ async fn tables_and_migrations_live_in_schema_homework() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_sum_200_concurrent_adds_exactly() {
-    let Some(database) = TestDatabase::postgres().await else {
+    let Some((_database, first, second)) = two_instances().await else {
         return;
     };
-    let first = TestApp::spawn(&database).await;
-    let second = TestApp::spawn(&database).await;
     let product = create_product(&first).await;
     let cart = create_cart(&second).await;
     let body = json!({"product_id": product["id"], "quantity": 1});
@@ -99,11 +105,9 @@ async fn two_instances_sum_200_concurrent_adds_exactly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_adds_never_cross_the_cap() {
-    let Some(database) = TestDatabase::postgres().await else {
+    let Some((_database, first, second)) = two_instances().await else {
         return;
     };
-    let first = TestApp::spawn(&database).await;
-    let second = TestApp::spawn(&database).await;
     let product = create_product(&first).await;
     let cart = create_cart(&first).await;
     let product_id = product["id"].as_str().expect("id");
@@ -137,11 +141,9 @@ async fn concurrent_adds_never_cross_the_cap() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_if_match_writes_let_exactly_one_win() {
-    let Some(database) = TestDatabase::postgres().await else {
+    let Some((_database, first, second)) = two_instances().await else {
         return;
     };
-    let first = TestApp::spawn(&database).await;
-    let second = TestApp::spawn(&database).await;
     let product = create_product(&first).await;
     let cart = create_cart(&first).await;
     let statuses = join_all((0..30).map(|i| {

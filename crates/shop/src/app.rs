@@ -66,23 +66,15 @@ pub struct Server {
 }
 
 impl Server {
-    /// Opens the database and binds the address of `settings`.
+    /// Opens (and, if asked, migrates) the database and binds the address of `settings`.
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
-        Self::build_with(settings, |builder| builder).await
-    }
-
-    /// Like [`Server::build`], letting `customize` change the container, e.g.
-    /// override an adapter.
-    pub async fn build_with(
-        settings: Settings,
-        customize: impl FnOnce(AppModuleBuilder) -> AppModuleBuilder,
-    ) -> Result<Self, StartError> {
         let connection = open_database(&settings).await?;
-        Self::with_connection(settings, connection, customize).await
+        Self::with_connection(settings, connection, |builder| builder).await
     }
 
-    /// Like [`Server::build_with`], over a pool opened (and migrated) by the
-    /// caller; the writer pool, where the database has one, is opened here.
+    /// Over a pool opened (and migrated) by the caller, with the container
+    /// changed by `customize` (e.g. an adapter overridden); the writer pool,
+    /// where the database has one, is opened here.
     pub async fn with_connection(
         settings: Settings,
         connection: DatabaseConnection,

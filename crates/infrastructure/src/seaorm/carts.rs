@@ -3,9 +3,11 @@
 //! Reading a cart is one query (lines joined with the products' live names and
 //! prices). A write is one transaction: change the lines in one statement
 //! (an upsert for adds), then bump the version in a conditional `UPDATE`
-//! (`… WHERE version = $expected` for `If-Match`), then read the cart back.
-//! The database's row locks and constraints make this hold across processes;
-//! only when a statement reports "nothing happened" do we look closer, to say why.
+//! (`… WHERE version = $expected` for `If-Match`), then read the cart back;
+//! on PostgreSQL an add or set without `If-Match` folds the two writes into
+//! one statement (`single_statement`). The database's row locks and
+//! constraints make this hold across processes; only when a statement reports
+//! "nothing happened" do we look closer, to say why.
 
 use std::sync::Arc;
 
