@@ -16,13 +16,10 @@ use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, IfMatch, IfMatchHeader};
 use super::input::{Fields, integer, string};
-#[allow(unused_imports)] // referenced by the `utoipa::path` attributes
 use super::openapi::{
     MalformedRequest, NotFound, PayloadTooLarge, PreconditionFailed, UnsupportedMediaType, ValidationFailed,
 };
-use super::problem::ApiError;
-#[allow(unused_imports)]
-use super::problem::Problem;
+use super::problem::{ApiError, Problem};
 use crate::container::{AppModule, AppSettings};
 
 /// A cart line, as clients see it.

@@ -18,7 +18,6 @@ use uuid::Uuid;
 use super::auth::CatalogAdmin;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::input::{Fields, integer, string};
-#[allow(unused_imports)] // referenced by the `utoipa::path` attributes
 use super::openapi::{
     MalformedRequest, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed,
 };
