@@ -72,10 +72,11 @@ impl CartRepository for SeaOrmCartRepository {
 
     async fn update(&self, update: CartUpdate) -> Result<Cart, CartError> {
         if let Some(statement) = single_statement(self.sessions.writer().get_database_backend(), &update) {
-            let changed =
-                self.sessions.writer().query_one_raw(statement).await.map(|row| {
-                    row.and_then(|row| row.try_get::<i64>("", "changed").ok()).map_or(0, |n| n.unsigned_abs())
-                });
+            let changed = match self.sessions.writer().query_one_raw(statement).await {
+                Ok(Some(row)) => Ok(row.try_get::<i64>("", "changed").map_err(storage_error)?.unsigned_abs()),
+                Ok(None) => Ok(0),
+                Err(err) => Err(err), // `line_outcome` tells a foreign-key violation from a failure
+            };
             let outcome = line_outcome(update.change, changed)?;
             if let LineOutcome::Changed = outcome {
                 // Committed; read after, like any reader (the ETag matches what is read).
