@@ -48,7 +48,7 @@ pub async fn track(request: Request, next: Next) -> Response {
     response
 }
 
-/// `GET /metrics`: Prometheus text format.
+/// Prometheus metrics (text exposition format).
 #[utoipa::path(
     get,
     path = "/metrics",

@@ -44,7 +44,7 @@ use super::problem::{FieldError, Problem};
 )]
 pub struct ApiDoc;
 
-/// `GET /docs`: the interactive documentation (Swagger UI, served from the binary).
+/// Interactive documentation (Swagger UI), served from the binary.
 #[utoipa::path(
     get,
     path = "/docs",
