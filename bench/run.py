@@ -12,7 +12,7 @@ concurrency 16. It reports requests per second, p50/p99, non-2xx responses,
 the service's peak RSS and CPU time per request, the statements each request
 kind sends, and the same mix on the embedded SQLite database.
 
-Needs: cargo, psql, pgbench, wrk (Debian: postgresql-client, wrk) and a
+Needs: cargo, psql, pgbench, wrk (Debian: postgresql, wrk) and a
 PostgreSQL that SHOP_BENCH_POSTGRES_URL reaches (default
 postgres://postgres@127.0.0.1:5432/postgres) with the right to create databases.
 """
