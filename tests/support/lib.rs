@@ -151,8 +151,6 @@ fn replace_database(url: &str, database: &str) -> String {
 pub struct TestApp {
     /// `http://127.0.0.1:port`
     pub base: String,
-    /// The address it listens on.
-    pub address: SocketAddr,
     /// A client for it.
     pub client: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
@@ -193,7 +191,6 @@ impl TestApp {
         }));
         Self {
             base: format!("http://{address}"),
-            address,
             client: reqwest::Client::new(),
             stop: Some(stop),
             handle: Some(handle),

@@ -4,7 +4,7 @@
 //! | original (`dependency_injector`) | here (shaku component)             |
 //! |----------------------------------|------------------------------------|
 //! | `app_settings`                   | [`LoadedSettings`] (`dyn AppSettings`) |
-//! | `database_engine`                | `SeaOrmDatabaseEngine` (`dyn DatabaseEngine`) |
+//! | `database_engine`                | `SeaOrmDatabaseEngine` (`dyn DatabaseEngine`): the pool, and a writer pool on SQLite files |
 //! | `session_factory`                | `SeaOrmSessionFactory` (`dyn SessionFactory`) |
 //! | `product_adapter`                | `SeaOrmProductRepository` (`dyn ProductRepository`) |
 //! | `cart_adapter`                   | `SeaOrmCartRepository` (`dyn CartRepository`) |

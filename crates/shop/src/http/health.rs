@@ -17,7 +17,13 @@ pub struct Status {
 }
 
 /// Liveness: 200 while the process serves.
-#[utoipa::path(get, path = "/health/live", operation_id = "liveness", tag = "operations", responses((status = 200, description = "Alive", body = Status)))]
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    operation_id = "liveness",
+    tag = "operations",
+    responses((status = 200, description = "Alive", body = Status))
+)]
 pub async fn live() -> Json<Status> {
     Json(Status { status: "ok" })
 }

@@ -26,10 +26,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
-pub use problem::{ApiError, FieldError, PROBLEM_BASE, Problem};
-
 use crate::container::AppModule;
 use openapi::ApiDoc;
+use problem::ApiError;
 
 /// The largest accepted request body: 64 KiB.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
