@@ -103,6 +103,41 @@ async fn two_instances_sum_200_concurrent_adds_exactly() {
     ));
 }
 
+/// A write answers with a cart as it was at one version, even while other
+/// writes race it on the same cart: n adds of n different products (quantity
+/// 1) to an empty cart, over two instances, must each answer a cart with as
+/// many lines as its version, its own product among them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_concurrent_add_answers_a_consistent_cart() {
+    let Some((_database, first, second)) = two_instances().await else {
+        return;
+    };
+    let cart = create_cart(&first).await;
+    let mut products = Vec::new();
+    for _ in 0..60 {
+        products.push(create_product(&first).await);
+    }
+    let answers = join_all(products.iter().enumerate().map(|(i, product)| {
+        let app = if i % 2 == 0 { &first } else { &second };
+        let body = json!({"product_id": product["id"], "quantity": 1});
+        let request = app.client.post(app.url(&format!("/api/v1/carts/{cart}/items"))).json(&body);
+        async move {
+            let response = request.send().await.expect("answered");
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.expect("json")
+        }
+    }))
+    .await;
+    for (answer, product) in answers.iter().zip(&products) {
+        let version = answer["version"].as_u64().expect("version");
+        let items = answer["items"].as_array().expect("items");
+        assert_eq!(items.len() as u64, version, "version {version} answered with {} lines: {answer}", items.len());
+        assert_eq!(answer["total_quantity"], version);
+        assert!(items.iter().any(|item| item["product_id"] == product["id"]), "own line missing: {answer}");
+    }
+    assert_eq!(read_cart(&first, &cart).await["version"], 60);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_adds_never_cross_the_cap() {
     let Some((_database, first, second)) = two_instances().await else {

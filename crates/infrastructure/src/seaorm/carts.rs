@@ -4,8 +4,8 @@
 //! prices). A write is one transaction: change the lines in one statement
 //! (an upsert for adds), then bump the version in a conditional `UPDATE`
 //! (`… WHERE version = $expected` for `If-Match`), then read the cart back;
-//! on PostgreSQL an add or set without `If-Match` folds the two writes into
-//! one statement (`single_statement`). The database's row locks and
+//! on PostgreSQL an add or set without `If-Match` is all of that in one
+//! statement (`single_statement`). The database's row locks and
 //! constraints make this hold across processes; only when a statement reports
 //! "nothing happened" do we look closer, to say why.
 
@@ -72,17 +72,25 @@ impl CartRepository for SeaOrmCartRepository {
 
     async fn update(&self, update: CartUpdate) -> Result<Cart, CartError> {
         if let Some(statement) = single_statement(self.sessions.writer().get_database_backend(), &update) {
-            let changed = match self.sessions.writer().query_one_raw(statement).await {
-                Ok(Some(row)) => Ok(row.try_get::<i64>("", "changed").map_err(storage_error)?.unsigned_abs()),
-                Ok(None) => Ok(0),
-                Err(err) => Err(err), // `line_outcome` tells a foreign-key violation from a failure
+            let rows = match self.sessions.writer().query_all_raw(statement).await {
+                Ok(rows) => rows,
+                // `line_outcome` tells a foreign-key violation from a failure.
+                Err(err) => return self.explain(&update, line_outcome(update.change, Err(err))?).await,
             };
-            let outcome = line_outcome(update.change, changed)?;
-            if let LineOutcome::Changed = outcome {
-                // Committed; read after, like any reader (the ETag matches what is read).
-                return read_cart(self.sessions.connection(), update.cart_id).await;
+            let Some(first) = rows.first() else {
+                return self.explain(&update, line_outcome(update.change, Ok(0))?).await;
+            };
+            if first.try_get::<bool>("", "fresh").map_err(storage_error)? {
+                let rows: Vec<CartRow> = rows
+                    .iter()
+                    .map(|row| CartRow::from_query_result(row, ""))
+                    .collect::<Result<_, _>>()
+                    .map_err(storage_error)?;
+                return to_cart(rows);
             }
-            return self.explain(&update, outcome).await;
+            // Another write committed between the statement's snapshot and
+            // its version bump: the lines it read may predate that write.
+            return read_cart(self.sessions.connection(), update.cart_id).await;
         }
         let txn = self.sessions.begin().await.map_err(storage_error)?;
         let outcome = change_lines(&txn, &update).await?;
@@ -211,12 +219,17 @@ fn line_outcome(change: CartChange, result: Result<u64, sea_orm::DbErr>) -> Resu
     }
 }
 
-/// On PostgreSQL, an add or a set without `If-Match` is one statement: the
-/// upsert and the version bump in data-modifying CTEs, atomic by themselves,
-/// so the write takes one round trip instead of BEGIN, two statements and
-/// COMMIT (see BENCHMARKS.md). The bump happens only if the upsert changed
-/// the line. With `If-Match`, or on SQLite (no DML in CTEs), the transaction
-/// path below applies.
+/// On PostgreSQL, an add or a set without `If-Match` is one statement and one
+/// round trip: the upsert and the version bump in data-modifying CTEs, atomic
+/// by themselves, and the cart read back in the same statement (see
+/// BENCHMARKS.md). The bump happens only if the upsert changed the line; no
+/// row comes back otherwise. The CTEs' changes are invisible to the rest of the
+/// statement, so the read joins the other lines (as of the statement's
+/// snapshot) with the upserted one, and `fresh` says whether that snapshot is
+/// the cart's state just before our bump: every change of the lines bumps the
+/// version under the cart row's lock, so a write that committed in between
+/// shows as a version more than one ahead. With `If-Match`, or on SQLite (no
+/// DML in CTEs), the transaction path applies.
 fn single_statement(backend: DbBackend, update: &CartUpdate) -> Option<Statement> {
     if backend != DbBackend::Postgres || update.expected_version.is_some() {
         return None;
@@ -236,13 +249,23 @@ fn single_statement(backend: DbBackend, update: &CartUpdate) -> Option<Statement
              INSERT INTO product_cart_association AS l (cart_id, product_id, quantity, added_at)
              VALUES ($1, $2, $3, $4)
              ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = {set} WHERE {condition}
-             RETURNING 1
+             RETURNING product_id, quantity, added_at
          ), bumped AS (
              UPDATE carts SET version = version + 1, updated_at = $4
              WHERE id = $1 AND EXISTS (SELECT 1 FROM line)
-             RETURNING 1
+             RETURNING id, version, created_at, updated_at
+         ), lines AS (
+             SELECT product_id, quantity, added_at FROM product_cart_association
+              WHERE cart_id = $1 AND product_id <> $2
+             UNION ALL
+             SELECT product_id, quantity, added_at FROM line
          )
-         SELECT count(*) AS changed FROM bumped"
+         SELECT c.id, c.version, c.created_at, c.updated_at, l.product_id, l.quantity, l.added_at, p.name, p.price,
+                c.version = (SELECT version + 1 FROM carts WHERE id = $1) AS fresh
+           FROM bumped c
+          CROSS JOIN lines l
+           LEFT JOIN products p ON p.id = l.product_id
+          ORDER BY l.added_at, l.product_id"
     );
     let mut values: Vec<sea_orm::Value> =
         vec![update.cart_id.0.into(), product_id.0.into(), quantity_to_db(quantity).into(), update.now.into()];
