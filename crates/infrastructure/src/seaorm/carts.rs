@@ -9,12 +9,12 @@
 //! constraints make this hold across processes; only when a statement reports
 //! "nothing happened" do we look closer, to say why.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Order, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, SqlErr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryResult, SqlErr,
     Statement,
 };
 use shaku::Component;
@@ -81,12 +81,7 @@ impl CartRepository for SeaOrmCartRepository {
                 return self.explain(&update, line_outcome(update.change, Ok(0))?).await;
             };
             if first.try_get::<bool>("", "fresh").map_err(storage_error)? {
-                let rows: Vec<CartRow> = rows
-                    .iter()
-                    .map(|row| CartRow::from_query_result(row, ""))
-                    .collect::<Result<_, _>>()
-                    .map_err(storage_error)?;
-                return to_cart(rows);
+                return to_cart(&rows);
             }
             // Another write committed between the statement's snapshot and
             // its version bump: the lines it read may predate that write.
@@ -288,8 +283,8 @@ async fn bump_version(db: &impl ConnectionTrait, update: &CartUpdate) -> Result<
     Ok(result.rows_affected == 1)
 }
 
-/// One row of the cart read: the cart's columns, and one line's (null for an empty cart).
-#[derive(Debug, FromQueryResult)]
+/// One row of the cart read: the cart's columns, and one line's (null for an
+/// empty cart). Both cart queries select exactly these columns in this order.
 struct CartRow {
     id: Uuid,
     version: i64,
@@ -302,40 +297,73 @@ struct CartRow {
     price: Option<i64>,
 }
 
-/// The cart with its lines, names and prices: one query.
-async fn read_cart(db: &impl ConnectionTrait, id: CartId) -> Result<Cart, CartError> {
-    let query = Query::select()
-        .columns([
-            (cart::Entity, cart::Column::Id),
-            (cart::Entity, cart::Column::Version),
-            (cart::Entity, cart::Column::CreatedAt),
-            (cart::Entity, cart::Column::UpdatedAt),
-        ])
-        .columns([
-            (cart_line::Entity, cart_line::Column::ProductId),
-            (cart_line::Entity, cart_line::Column::Quantity),
-            (cart_line::Entity, cart_line::Column::AddedAt),
-        ])
-        .columns([(product::Entity, product::Column::Name), (product::Entity, product::Column::Price)])
-        .from(cart::Entity)
-        .left_join(
-            cart_line::Entity,
-            Expr::col((cart_line::Entity, cart_line::Column::CartId)).equals((cart::Entity, cart::Column::Id)),
-        )
-        .left_join(
-            product::Entity,
-            Expr::col((product::Entity, product::Column::Id)).equals((cart_line::Entity, cart_line::Column::ProductId)),
-        )
-        .and_where(Expr::col((cart::Entity, cart::Column::Id)).eq(id.0))
-        .order_by((cart_line::Entity, cart_line::Column::AddedAt), Order::Asc)
-        .order_by((cart_line::Entity, cart_line::Column::ProductId), Order::Asc)
-        .to_owned();
-    let rows =
-        CartRow::find_by_statement(db.get_database_backend().build(&query)).all(db).await.map_err(storage_error)?;
-    to_cart(rows)
+impl CartRow {
+    /// By position: this is the hot path, and a lookup by name costs a hash
+    /// per column per row.
+    fn decode(row: &QueryResult) -> Result<Self, DbErr> {
+        Ok(Self {
+            id: row.try_get_by_index(0)?,
+            version: row.try_get_by_index(1)?,
+            created_at: row.try_get_by_index(2)?,
+            updated_at: row.try_get_by_index(3)?,
+            product_id: row.try_get_by_index(4)?,
+            quantity: row.try_get_by_index(5)?,
+            added_at: row.try_get_by_index(6)?,
+            name: row.try_get_by_index(7)?,
+            price: row.try_get_by_index(8)?,
+        })
+    }
 }
 
-fn to_cart(rows: Vec<CartRow>) -> Result<Cart, CartError> {
+/// The cart with its lines, names and prices: one query.
+async fn read_cart(db: &impl ConnectionTrait, id: CartId) -> Result<Cart, CartError> {
+    let backend = db.get_database_backend();
+    let statement = Statement::from_sql_and_values(backend, cart_read_sql(backend), [id.0.into()]);
+    to_cart(&db.query_all_raw(statement).await.map_err(storage_error)?)
+}
+
+/// The cart read's SQL, built by sea-query once per backend: only the id varies.
+fn cart_read_sql(backend: DbBackend) -> &'static str {
+    static POSTGRES: OnceLock<String> = OnceLock::new();
+    static SQLITE: OnceLock<String> = OnceLock::new();
+    let built = match backend {
+        DbBackend::Postgres => &POSTGRES,
+        _ => &SQLITE, // the adapter runs on PostgreSQL and SQLite only
+    };
+    built.get_or_init(|| {
+        let query = Query::select()
+            .columns([
+                (cart::Entity, cart::Column::Id),
+                (cart::Entity, cart::Column::Version),
+                (cart::Entity, cart::Column::CreatedAt),
+                (cart::Entity, cart::Column::UpdatedAt),
+            ])
+            .columns([
+                (cart_line::Entity, cart_line::Column::ProductId),
+                (cart_line::Entity, cart_line::Column::Quantity),
+                (cart_line::Entity, cart_line::Column::AddedAt),
+            ])
+            .columns([(product::Entity, product::Column::Name), (product::Entity, product::Column::Price)])
+            .from(cart::Entity)
+            .left_join(
+                cart_line::Entity,
+                Expr::col((cart_line::Entity, cart_line::Column::CartId)).equals((cart::Entity, cart::Column::Id)),
+            )
+            .left_join(
+                product::Entity,
+                Expr::col((product::Entity, product::Column::Id))
+                    .equals((cart_line::Entity, cart_line::Column::ProductId)),
+            )
+            .and_where(Expr::col((cart::Entity, cart::Column::Id)).eq(Uuid::nil()))
+            .order_by((cart_line::Entity, cart_line::Column::AddedAt), Order::Asc)
+            .order_by((cart_line::Entity, cart_line::Column::ProductId), Order::Asc)
+            .to_owned();
+        backend.build(&query).sql
+    })
+}
+
+fn to_cart(rows: &[QueryResult]) -> Result<Cart, CartError> {
+    let rows = rows.iter().map(CartRow::decode).collect::<Result<Vec<_>, _>>().map_err(storage_error)?;
     let first = rows.first().ok_or(CartError::CartNotFound)?;
     let mut cart = Cart {
         id: CartId(first.id),
