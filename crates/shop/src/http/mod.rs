@@ -16,11 +16,11 @@ use std::time::Duration;
 
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::response::Response;
 use axum::{BoxError, Extension, Json, Router};
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
+use tower_http::trace::TraceLayer;
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -92,7 +92,9 @@ pub fn router(module: Arc<AppModule>, request_timeout: Duration) -> Router {
                     TraceLayer::new_for_http()
                         .make_span_with(request_span)
                         .on_request(())
-                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                        .on_response(log_response)
+                        // Server errors are logged by `log_response`, with their status.
+                        .on_failure(()),
                 )
                 .layer(axum::middleware::from_fn(metrics::track))
                 .layer(HandleErrorLayer::new(|_: BoxError| async { ApiError::Timeout }))
@@ -101,10 +103,82 @@ pub fn router(module: Arc<AppModule>, request_timeout: Duration) -> Router {
         .with_state(module)
 }
 
+/// A request slower than this is logged as a warning, whatever its status.
+const SLOW_REQUEST: Duration = Duration::from_secs(1);
+
+/// The access log: what an operator needs by default, without a line per
+/// healthy request (that line cost ≈ 7 % of throughput, BENCHMARKS.md).
+/// Server errors at `error`, slow requests at `warn`, refused ones (4xx) at
+/// `info`, the rest at `debug` (`RUST_LOG=info,shop::http=debug` shows them).
+fn log_response(response: &Response, latency: Duration, _span: &tracing::Span) {
+    let status = response.status();
+    let (code, latency_ms) = (status.as_u16(), latency.as_secs_f64() * 1000.0);
+    if status.is_server_error() {
+        tracing::error!(status = code, latency_ms, "request failed");
+    } else if latency >= SLOW_REQUEST {
+        tracing::warn!(status = code, latency_ms, "slow request");
+    } else if status.is_client_error() {
+        tracing::info!(status = code, latency_ms, "request refused");
+    } else {
+        tracing::debug!(status = code, latency_ms, "request served");
+    }
+}
+
 /// One span per request; every log line inside carries its fields.
 fn request_span(request: &Request) -> tracing::Span {
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
     let request_id =
         request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("-");
     tracing::info_span!("request", method = %request.method(), route, uri = %request.uri(), request_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use axum::http::StatusCode;
+
+    use super::*;
+
+    /// Collects what the subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().map_err(|_| std::io::ErrorKind::Other)?.extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// What `log_response` writes at the default level, `info`.
+    fn logged_at_info(status: StatusCode, latency: Duration) -> String {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let response = Response::builder().status(status).body(axum::body::Body::empty()).expect("response");
+        tracing::subscriber::with_default(subscriber, || log_response(&response, latency, &tracing::Span::none()));
+        let bytes = captured.0.lock().expect("lock").clone();
+        String::from_utf8(bytes).expect("utf-8")
+    }
+
+    #[test]
+    fn the_access_log_keeps_failures_slow_and_refused_requests_and_skips_healthy_ones() {
+        let fast = Duration::from_millis(3);
+        let failed = logged_at_info(StatusCode::SERVICE_UNAVAILABLE, fast);
+        assert!(failed.contains("ERROR") && failed.contains("status=503"), "{failed}");
+        let slow = logged_at_info(StatusCode::OK, SLOW_REQUEST);
+        assert!(slow.contains("WARN") && slow.contains("status=200"), "{slow}");
+        let refused = logged_at_info(StatusCode::NOT_FOUND, fast);
+        assert!(refused.contains("INFO") && refused.contains("status=404"), "{refused}");
+        assert_eq!(logged_at_info(StatusCode::OK, fast), "", "a healthy request is logged at debug only");
+    }
 }
