@@ -283,13 +283,10 @@ async fn bump_version(db: &impl ConnectionTrait, update: &CartUpdate) -> Result<
     Ok(result.rows_affected == 1)
 }
 
-/// One row of the cart read: the cart's columns, and one line's (null for an
-/// empty cart). Both cart queries select exactly these columns in this order.
-struct CartRow {
-    id: Uuid,
-    version: i64,
-    created_at: chrono::DateTime<chrono::Utc>,
-    updated_at: chrono::DateTime<chrono::Utc>,
+/// A line's columns in a row of the cart read (null for an empty cart's one
+/// row). Both cart queries select the cart's columns (`id`, `version`,
+/// `created_at`, `updated_at`) and then these, in this order.
+struct LineColumns {
     product_id: Option<Uuid>,
     quantity: Option<i32>,
     added_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -297,15 +294,11 @@ struct CartRow {
     price: Option<i64>,
 }
 
-impl CartRow {
+impl LineColumns {
     /// By position: this is the hot path, and a lookup by name costs a hash
     /// per column per row.
     fn decode(row: &QueryResult) -> Result<Self, DbErr> {
         Ok(Self {
-            id: row.try_get_by_index(0)?,
-            version: row.try_get_by_index(1)?,
-            created_at: row.try_get_by_index(2)?,
-            updated_at: row.try_get_by_index(3)?,
             product_id: row.try_get_by_index(4)?,
             quantity: row.try_get_by_index(5)?,
             added_at: row.try_get_by_index(6)?,
@@ -363,18 +356,19 @@ fn cart_read_sql(backend: DbBackend) -> &'static str {
 }
 
 fn to_cart(rows: &[QueryResult]) -> Result<Cart, CartError> {
-    let rows = rows.iter().map(CartRow::decode).collect::<Result<Vec<_>, _>>().map_err(storage_error)?;
     let first = rows.first().ok_or(CartError::CartNotFound)?;
+    // The cart's columns repeat on every row: decode them once.
     let mut cart = Cart {
-        id: CartId(first.id),
+        id: CartId(first.try_get_by_index(0).map_err(storage_error)?),
         lines: Vec::with_capacity(rows.len()),
-        version: version_from_db(first.version)?,
-        created_at: first.created_at,
-        updated_at: first.updated_at,
+        version: version_from_db(first.try_get_by_index(1).map_err(storage_error)?)?,
+        created_at: first.try_get_by_index(2).map_err(storage_error)?,
+        updated_at: first.try_get_by_index(3).map_err(storage_error)?,
     };
     for row in rows {
+        let line = LineColumns::decode(row).map_err(storage_error)?;
         let (Some(product_id), Some(quantity), Some(added_at), Some(name), Some(price)) =
-            (row.product_id, row.quantity, row.added_at, row.name, row.price)
+            (line.product_id, line.quantity, line.added_at, line.name, line.price)
         else {
             continue; // the one row of an empty cart
         };

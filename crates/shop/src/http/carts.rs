@@ -20,6 +20,7 @@ use super::openapi::{
     MalformedRequest, NotFound, PayloadTooLarge, PreconditionFailed, UnsupportedMediaType, ValidationFailed,
 };
 use super::problem::{ApiError, Problem};
+use super::timestamp::rfc3339;
 use crate::container::{AppModule, AppSettings};
 
 /// A cart line, as clients see it.
@@ -57,7 +58,9 @@ pub struct CartBody {
     currency: String,
     /// 0 for a new cart; up by one with every change of the lines. Also the `ETag`.
     version: u64,
+    #[serde(serialize_with = "rfc3339")]
     created_at: DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339")]
     updated_at: DateTime<Utc>,
 }
 

@@ -10,6 +10,7 @@ mod metrics;
 mod openapi;
 mod problem;
 mod products;
+mod timestamp;
 
 use std::sync::Arc;
 use std::time::Duration;

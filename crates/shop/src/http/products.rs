@@ -22,6 +22,7 @@ use super::openapi::{
     MalformedRequest, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed,
 };
 use super::problem::ApiError;
+use super::timestamp::rfc3339;
 use crate::container::{AppModule, AppSettings};
 
 /// A product, as clients see it.
@@ -41,7 +42,9 @@ pub struct ProductBody {
     price: i64,
     /// ISO 4217 code of the shop's currency.
     currency: String,
+    #[serde(serialize_with = "rfc3339")]
     created_at: DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339")]
     updated_at: DateTime<Utc>,
 }
 
