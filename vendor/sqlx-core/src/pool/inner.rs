@@ -289,7 +289,12 @@ impl<DB: Database> PoolInner<DB> {
                     };
 
                     // Attempt to connect...
-                    return self.connect(deadline, guard).await;
+                    //
+                    // shop patch: boxed. Opening a connection (TCP, TLS, auth) is a
+                    // large future; inline, it made every `acquire` future 4 KiB,
+                    // copied several times per statement though this path is rare.
+                    // See vendor/README.md.
+                    return Box::pin(self.connect(deadline, guard)).await;
                 }
             }
         )
