@@ -55,6 +55,12 @@ impl ProductName {
     }
 }
 
+impl From<ProductName> for String {
+    fn from(name: ProductName) -> Self {
+        name.0
+    }
+}
+
 /// A product's description: at most 2000 characters, kept as given.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Description(String);
@@ -83,6 +89,12 @@ impl Description {
     /// The description as text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl From<Description> for String {
+    fn from(description: Description) -> Self {
+        description.0
     }
 }
 

@@ -105,13 +105,13 @@ impl CartReply {
             subtotal: cart.subtotal(),
             items: cart
                 .lines
-                .iter()
+                .into_iter()
                 .map(|line| CartItemBody {
                     product_id: line.product_id.0,
-                    name: line.name.as_str().to_owned(),
                     unit_price: line.unit_price.minor_units(),
                     quantity: line.quantity.get(),
                     line_total: line.line_total(),
+                    name: line.name.into(),
                 })
                 .collect(),
             currency: settings.currency().to_string(),

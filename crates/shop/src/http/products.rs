@@ -84,8 +84,8 @@ impl ProductBody {
     fn new(product: Product, settings: &dyn AppSettings) -> Self {
         Self {
             id: product.id.0,
-            name: product.name.as_str().to_owned(),
-            description: product.description.map(|d| d.as_str().to_owned()),
+            name: product.name.into(),
+            description: product.description.map(String::from),
             price: product.price.minor_units(),
             currency: settings.currency().to_string(),
             created_at: product.created_at,
