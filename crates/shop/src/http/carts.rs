@@ -111,7 +111,7 @@ impl CartReply {
                     unit_price: line.unit_price.minor_units(),
                     quantity: line.quantity.get(),
                     line_total: line.line_total(),
-                    name: line.name.into(),
+                    name: line.name.into(), // moved last: the fields above borrow the line
                 })
                 .collect(),
             currency: settings.currency().to_string(),
