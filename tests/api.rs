@@ -5,8 +5,8 @@
 use reqwest::header::{CONTENT_TYPE, ETAG, IF_MATCH, LOCATION};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
-use shop_application::ports::{CartRepository, ProductRepository};
-use shop_infrastructure::in_memory::{InMemoryCartRepository, InMemoryProductRepository, InMemoryStore};
+use shop::container::InMemoryStorage;
+use shop_infrastructure::in_memory::InMemoryStore;
 use shop_tests::{TestApp, TestDatabase};
 
 async fn sqlite() -> Option<(TestApp, TestDatabase)> {
@@ -607,36 +607,29 @@ async fn errors_are_problems_with_request_ids(app: &TestApp) {
     assert_eq!(uuid::Uuid::parse_str(&generated).map(|_| ()), Ok(()));
 }
 
-/// The container with both repositories swapped for in-memory adapters, the
-/// same way a team would swap in their own adapter: one override each.
+/// The container over the in-memory storage, the way a team would swap in
+/// its own: one line, and no database anywhere.
 #[tokio::test]
-async fn in_memory_adapters_swap_in_through_the_container() {
-    let database = TestDatabase::sqlite();
+async fn the_in_memory_storage_swaps_in_through_the_container() {
+    let mut settings = shop::settings::Settings::defaults().expect("defaults");
+    settings.server.port = 0;
+    settings.database.url = "sqlite:///nonexistent/never-opened.db".to_owned();
     let store = InMemoryStore::new();
-    let app = TestApp::spawn_with(database.settings.clone(), database.connect().await, |builder| {
-        builder
-            .with_component_override::<dyn ProductRepository>(Box::new(InMemoryProductRepository::new(store.clone())))
-            .with_component_override::<dyn CartRepository>(Box::new(InMemoryCartRepository::new(store.clone())))
-    })
-    .await;
+    let app = TestApp::spawn_with_storage(settings, InMemoryStorage::of(&store)).await;
     let tea = create_product(&app, "Tea", 450).await;
     let cart = create_cart(&app).await;
     let read = json_of(add_item(&app, &cart, &tea, 2).await).await;
     assert_eq!(read["subtotal"], 900);
+    assert_eq!(send(&app, Method::GET, "/health/ready", None).await.status(), StatusCode::OK);
 
-    // The data went to the in-memory store, not to the SQLite file.
-    let connection = database.connect().await;
-    let rows = sea_orm::ConnectionTrait::query_one_raw(
-        &connection,
-        sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, "SELECT COUNT(*) AS n FROM products"),
-    )
-    .await
-    .expect("query")
-    .and_then(|row| row.try_get::<i64>("", "n").ok());
-    assert_eq!(rows, Some(0));
+    // The failure switch: the store is down, and readiness says so.
     store.set_unavailable(true);
     let response = send(&app, Method::GET, &format!("/api/v1/carts/{cart}"), None).await;
     problem(response, StatusCode::SERVICE_UNAVAILABLE, "service-unavailable").await;
+    let response = send(&app, Method::GET, "/health/ready", None).await;
+    problem(response, StatusCode::SERVICE_UNAVAILABLE, "service-unavailable").await;
+    store.set_unavailable(false);
+    assert_eq!(send(&app, Method::GET, "/health/ready", None).await.status(), StatusCode::OK);
 }
 
 /// Counts the SQL statements each request sends, so that a change can't
@@ -679,10 +672,13 @@ async fn statements_per_request(database: TestDatabase) {
     let body = json!({"product_id": products[0]["id"], "quantity": 1});
     let add = count(Method::POST, format!("/api/v1/carts/{cart}/items"), Some(body)).await;
     if postgres {
-        assert_eq!(add, 1, "adding on PostgreSQL: upsert, bump and read back in one statement");
+        assert_eq!(add, 1, "adding on PostgreSQL: the fast path, one statement");
     } else {
-        assert_eq!(add, 3, "adding: upsert, version bump, read back (in a transaction)");
+        assert_eq!(add, 4, "adding: read the cart and the product, then the version and the line in a transaction");
     }
+    let line = format!("/api/v1/carts/{cart}/items/{}", products[1]["id"].as_str().expect("id"));
+    let remove = count(Method::DELETE, line, None).await;
+    assert_eq!(remove, 3, "removing: read the cart, then the version and the line in a transaction");
     let page = count(Method::GET, "/api/v1/products?limit=2".to_owned(), None).await;
     assert_eq!(page, 1, "a product page is one query");
 }

@@ -1,53 +1,114 @@
-//! The repository contract suite: the same assertions against every adapter
-//! of `ProductRepository` and `CartRepository` (in-memory, SQLite, PostgreSQL).
+//! The contract suite: the same assertions against every storage adapter
+//! (in-memory, SQLite, PostgreSQL, and PostgreSQL without its fast path).
+//!
+//! - The ports' contracts: what `ProductRepository` and `CartRepository`
+//!   must do, called directly.
+//! - The cart use cases over each storage: the rules are the domain's, and
+//!   every storage must keep them the same way, atomically, under concurrent
+//!   writers. On PostgreSQL, adds and sets take the one-statement fast path;
+//!   the `postgres_general_path` backend runs the same cases with it off, so
+//!   the two are held to the same answers.
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use shaku::HasComponent;
-use shop::container::module_builder;
-use shop_application::ports::{CartRepository, CartUpdate, ProductCursor, ProductQuery, ProductRepository};
-use shop_application::{CartError, ProductError};
-use shop_domain::{
-    Cart, CartChange, CartId, CartRuleError, Description, MaxLineQuantity, NewProduct, Price, Product, ProductId,
-    ProductName, ProductPatch, Quantity, Version,
+use shop::container::{InMemoryStorage, SeaOrmStorage, Storage, module_builder};
+use shop::settings::Settings;
+use shop_application::ports::{CartRepository, ProductCursor, ProductQuery, ProductRepository, Saved};
+use shop_application::services::{CartService, ProductService};
+use shop_application::{
+    AddItemError, CartWriteError, GetCartError, ProductError, RemoveItemError, SetItemError, StorageError,
 };
-use shop_infrastructure::in_memory::{InMemoryCartRepository, InMemoryProductRepository, InMemoryStore};
+use shop_domain::{
+    Cart, CartId, Description, LineChange, LineQuantityExceeded, MaxLineQuantity, NewProduct, Price, Product,
+    ProductId, ProductName, ProductPatch, Quantity, Version,
+};
+use shop_infrastructure::in_memory::InMemoryStore;
 use shop_tests::TestDatabase;
 
-/// Both repositories of one backend, and what keeps its database alive.
-struct Repos {
+/// One storage, its repositories, and what keeps its database alive.
+struct Backend {
+    storage: Arc<dyn Storage>,
+    settings: Settings,
     products: Arc<dyn ProductRepository>,
     carts: Arc<dyn CartRepository>,
     _database: Option<TestDatabase>,
 }
 
-async fn in_memory() -> Option<Repos> {
-    let store = InMemoryStore::new();
-    Some(Repos {
-        products: Arc::new(InMemoryProductRepository::new(store.clone())),
-        carts: Arc::new(InMemoryCartRepository::new(store)),
-        _database: None,
-    })
+impl Backend {
+    fn new(storage: Arc<dyn Storage>, settings: Settings, database: Option<TestDatabase>) -> Self {
+        let products: Arc<dyn ProductRepository> = storage.resolve();
+        let carts: Arc<dyn CartRepository> = storage.resolve();
+        Self { storage, settings, products, carts, _database: database }
+    }
+
+    /// The cart use cases over this storage, with a line cap of `max`.
+    fn cart_service(&self, max: u32) -> Arc<dyn CartService> {
+        let mut settings = self.settings.clone();
+        settings.cart.max_line_quantity = MaxLineQuantity::new(max).expect("a valid cap");
+        module_builder(settings, self.storage.clone()).build().resolve()
+    }
+
+    fn carts(&self) -> Arc<dyn CartService> {
+        self.cart_service(999)
+    }
+
+    fn product_service(&self) -> Arc<dyn ProductService> {
+        module_builder(self.settings.clone(), self.storage.clone()).build().resolve()
+    }
 }
 
-async fn sea_orm(database: TestDatabase) -> Repos {
-    // Resolved from the real container, so this also proves its wiring reaches the database.
+async fn in_memory() -> Option<Backend> {
+    let settings = Settings::defaults().expect("defaults");
+    Some(Backend::new(InMemoryStorage::of(&InMemoryStore::new()), settings, None))
+}
+
+/// The real SeaORM storage over `database`, migrated; with `general_path_only`,
+/// its cart repository's fast path taken away.
+async fn sea_orm(database: TestDatabase, general_path_only: bool) -> Backend {
     let options = database.settings.database.options();
+    let connection = database.connect().await;
     let writer = shop_infrastructure::seaorm::connect_writer(&options).await.expect("writer pool");
-    let module =
-        module_builder(database.settings.clone(), database.connect().await, writer).expect("valid settings").build();
-    let products: Arc<dyn ProductRepository> = module.resolve();
-    let carts: Arc<dyn CartRepository> = module.resolve();
-    Repos { products, carts, _database: Some(database) }
+    let mut storage = SeaOrmStorage::over(connection.clone(), writer.clone());
+    if general_path_only {
+        let full: Arc<dyn CartRepository> = SeaOrmStorage::over(connection, writer).build().resolve();
+        storage = storage.with_component_override::<dyn CartRepository>(Box::new(GeneralPathOnly(full)));
+    }
+    Backend::new(Arc::new(storage.build()), database.settings.clone(), Some(database))
 }
 
-async fn sqlite() -> Option<Repos> {
-    Some(sea_orm(TestDatabase::sqlite()).await)
+async fn sqlite() -> Option<Backend> {
+    Some(sea_orm(TestDatabase::sqlite(), false).await)
 }
 
-async fn postgres() -> Option<Repos> {
-    Some(sea_orm(TestDatabase::postgres().await?).await)
+async fn postgres() -> Option<Backend> {
+    Some(sea_orm(TestDatabase::postgres().await?, false).await)
+}
+
+async fn postgres_general_path() -> Option<Backend> {
+    Some(sea_orm(TestDatabase::postgres().await?, true).await)
+}
+
+/// A cart repository with its fast path taken away: every call but the fast
+/// path's goes to the real one, and the fast path's defaults decline.
+struct GeneralPathOnly(Arc<dyn CartRepository>);
+
+#[async_trait]
+impl CartRepository for GeneralPathOnly {
+    async fn insert(&self, cart: &Cart) -> Result<(), StorageError> {
+        self.0.insert(cart).await
+    }
+    async fn get(&self, id: CartId) -> Result<Option<Cart>, StorageError> {
+        self.0.get(id).await
+    }
+    async fn save(&self, cart: &Cart, change: LineChange) -> Result<Saved, StorageError> {
+        self.0.save(cart, change).await
+    }
+    async fn delete(&self, cart: &Cart) -> Result<Saved, StorageError> {
+        self.0.delete(cart).await
+    }
 }
 
 macro_rules! contract_suite {
@@ -56,8 +117,8 @@ macro_rules! contract_suite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
-                    if let Some(repos) = super::$backend().await {
-                        super::$case(repos).await;
+                    if let Some(backend) = super::$backend().await {
+                        super::$case(backend).await;
                     }
                 }
             )*
@@ -70,10 +131,12 @@ macro_rules! all_backends {
         contract_suite!(in_memory: $($case),*);
         contract_suite!(sqlite: $($case),*);
         contract_suite!(postgres: $($case),*);
+        contract_suite!(postgres_general_path: $($case),*);
     };
 }
 
 all_backends!(
+    // The ports.
     product_round_trip,
     unknown_product_is_not_found,
     product_update_applies_the_patch,
@@ -81,6 +144,10 @@ all_backends!(
     product_listing_is_ordered_and_pages_by_keyset,
     product_search_ignores_case_and_escapes_wildcards,
     new_cart_is_empty_at_version_zero,
+    saving_stores_each_kind_of_change,
+    a_stale_save_writes_nothing,
+    deleting_is_a_compare_and_set,
+    // The cart use cases over the storage.
     adding_twice_adds_to_the_line,
     lines_show_live_names_and_prices_in_added_order,
     the_cap_refuses_and_changes_nothing,
@@ -90,6 +157,7 @@ all_backends!(
     expected_version_guards_every_write,
     deleting_a_cart,
     concurrent_adds_sum_exactly,
+    concurrent_changes_lose_no_update,
 );
 
 fn now() -> DateTime<Utc> {
@@ -105,100 +173,93 @@ fn product(name: &str, price: i64, created_at: DateTime<Utc>) -> Product {
     .into_product(ProductId::new_random(), created_at)
 }
 
-async fn stored_product(repos: &Repos, name: &str, price: i64) -> Product {
+async fn stored_product(backend: &Backend, name: &str, price: i64) -> Product {
     let product = product(name, price, now());
-    repos.products.insert(&product).await.expect("insert product");
+    backend.products.insert(&product).await.expect("insert product");
     product
 }
 
-async fn stored_cart(repos: &Repos) -> Cart {
+async fn stored_cart(backend: &Backend) -> Cart {
     let cart = Cart::new(CartId::new_random(), now());
-    repos.carts.insert(&cart).await.expect("insert cart");
+    backend.carts.insert(&cart).await.expect("insert cart");
     cart
+}
+
+async fn read(backend: &Backend, id: CartId) -> Cart {
+    backend.carts.get(id).await.expect("read").expect("the cart exists")
 }
 
 fn qty(n: i64) -> Quantity {
     Quantity::new(n, MaxLineQuantity::default()).expect("valid quantity")
 }
 
-fn update(cart: &Cart, change: CartChange) -> CartUpdate {
-    CartUpdate {
-        cart_id: cart.id,
-        change,
-        expected_version: None,
-        max_line_quantity: MaxLineQuantity::default(),
-        now: now(),
-    }
-}
-
-fn add(product: &Product, n: i64) -> CartChange {
-    CartChange::Add { product_id: product.id, quantity: qty(n) }
-}
-
 fn quantities(cart: &Cart) -> Vec<(ProductId, u32)> {
     cart.lines.iter().map(|line| (line.product_id, line.quantity.get())).collect()
 }
 
-async fn product_round_trip(repos: Repos) {
-    let product = stored_product(&repos, "Green tea", 450).await;
-    assert_eq!(repos.products.get(product.id).await.expect("found"), product);
+// ---------------------------------------------------------------- the ports
+
+async fn product_round_trip(backend: Backend) {
+    let product = stored_product(&backend, "Green tea", 450).await;
+    assert_eq!(backend.products.get(product.id).await.expect("found"), product);
 }
 
-async fn unknown_product_is_not_found(repos: Repos) {
+async fn unknown_product_is_not_found(backend: Backend) {
     let unknown = ProductId::new_random();
-    assert!(matches!(repos.products.get(unknown).await, Err(ProductError::NotFound)));
+    assert!(matches!(backend.products.get(unknown).await, Err(ProductError::NotFound)));
     let patch = ProductPatch { price: Some(Price::new(1).expect("valid")), ..ProductPatch::default() };
-    assert!(matches!(repos.products.update(unknown, &patch, now()).await, Err(ProductError::NotFound)));
-    assert!(matches!(repos.products.delete(unknown).await, Err(ProductError::NotFound)));
+    assert!(matches!(backend.products.update(unknown, &patch, now()).await, Err(ProductError::NotFound)));
+    assert!(matches!(backend.products.delete(unknown).await, Err(ProductError::NotFound)));
 }
 
-async fn product_update_applies_the_patch(repos: Repos) {
-    let product = stored_product(&repos, "Green tea", 450).await;
+async fn product_update_applies_the_patch(backend: Backend) {
+    let product = stored_product(&backend, "Green tea", 450).await;
     let later = now() + Duration::seconds(5);
     let patch = ProductPatch {
         name: Some(ProductName::new("Black tea").expect("valid")),
         description: Some(None),
         price: Some(Price::new(500).expect("valid")),
     };
-    let updated = repos.products.update(product.id, &patch, later).await.expect("updated");
+    let updated = backend.products.update(product.id, &patch, later).await.expect("updated");
     let mut expected = product.clone();
     expected.apply(patch, later);
     assert_eq!(updated, expected);
     assert_eq!(updated.description, None);
-    assert_eq!(repos.products.get(product.id).await.expect("found"), expected);
+    assert_eq!(backend.products.get(product.id).await.expect("found"), expected);
 }
 
-async fn product_delete_cascades_to_cart_lines(repos: Repos) {
-    let tea = stored_product(&repos, "Tea", 450).await;
-    let cake = stored_product(&repos, "Cake", 300).await;
-    let cart = stored_cart(&repos).await;
-    repos.carts.update(update(&cart, add(&tea, 1))).await.expect("add tea");
-    repos.carts.update(update(&cart, add(&cake, 2))).await.expect("add cake");
-    repos.products.delete(tea.id).await.expect("deleted");
-    assert!(matches!(repos.products.get(tea.id).await, Err(ProductError::NotFound)));
-    let cart = repos.carts.get(cart.id).await.expect("cart");
+async fn product_delete_cascades_to_cart_lines(backend: Backend) {
+    let tea = stored_product(&backend, "Tea", 450).await;
+    let cake = stored_product(&backend, "Cake", 300).await;
+    let cart = stored_cart(&backend).await;
+    let carts = backend.carts();
+    carts.add_item(cart.id, tea.id, qty(1), None).await.expect("add tea");
+    carts.add_item(cart.id, cake.id, qty(2), None).await.expect("add cake");
+    backend.products.delete(tea.id).await.expect("deleted");
+    assert!(matches!(backend.products.get(tea.id).await, Err(ProductError::NotFound)));
+    let cart = read(&backend, cart.id).await;
     assert_eq!(quantities(&cart), vec![(cake.id, 2)]);
     assert_eq!(cart.subtotal(), 600);
 }
 
-async fn product_listing_is_ordered_and_pages_by_keyset(repos: Repos) {
+async fn product_listing_is_ordered_and_pages_by_keyset(backend: Backend) {
     let t0 = now();
     let mut expected = Vec::new();
     for (i, name) in ["a", "b", "c", "d", "e"].iter().enumerate() {
         // Two products share a creation time: the id breaks the tie.
         let at = t0 + Duration::milliseconds([0, 1, 1, 2, 3][i]);
         let product = product(name, 100, at);
-        repos.products.insert(&product).await.expect("insert");
+        backend.products.insert(&product).await.expect("insert");
         expected.push(product);
     }
     expected.sort_by_key(|p| (p.created_at, p.id));
     let query = |after, limit| ProductQuery { after, name_contains: None, limit };
-    let all = repos.products.list(&query(None, 100)).await.expect("list");
+    let all = backend.products.list(&query(None, 100)).await.expect("list");
     assert_eq!(all, expected);
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let page = repos.products.list(&query(after, 2)).await.expect("page");
+        let page = backend.products.list(&query(after, 2)).await.expect("page");
         if page.is_empty() {
             break;
         }
@@ -209,176 +270,284 @@ async fn product_listing_is_ordered_and_pages_by_keyset(repos: Repos) {
     assert_eq!(seen, expected);
 }
 
-async fn product_search_ignores_case_and_escapes_wildcards(repos: Repos) {
-    let tea = stored_product(&repos, "Grüner TEE", 1).await;
-    let percent = stored_product(&repos, "100% cotton", 1).await;
-    stored_product(&repos, "1000 cottons", 1).await;
+async fn product_search_ignores_case_and_escapes_wildcards(backend: Backend) {
+    let tea = stored_product(&backend, "Grüner TEE", 1).await;
+    let percent = stored_product(&backend, "100% cotton", 1).await;
+    stored_product(&backend, "1000 cottons", 1).await;
     let search = |text: &str| ProductQuery { after: None, name_contains: Some(text.to_owned()), limit: 10 };
-    let names = |products: Vec<Product>| products.into_iter().map(|p| p.id).collect::<Vec<_>>();
-    assert_eq!(names(repos.products.list(&search("grÜNER t")).await.expect("list")), vec![tea.id]);
-    assert_eq!(names(repos.products.list(&search("0% c")).await.expect("list")), vec![percent.id]);
-    assert_eq!(names(repos.products.list(&search("_")).await.expect("list")), Vec::<ProductId>::new());
+    let ids = |products: Vec<Product>| products.into_iter().map(|p| p.id).collect::<Vec<_>>();
+    assert_eq!(ids(backend.products.list(&search("grÜNER t")).await.expect("list")), vec![tea.id]);
+    assert_eq!(ids(backend.products.list(&search("0% c")).await.expect("list")), vec![percent.id]);
+    assert_eq!(ids(backend.products.list(&search("_")).await.expect("list")), Vec::<ProductId>::new());
 }
 
-async fn new_cart_is_empty_at_version_zero(repos: Repos) {
-    let cart = stored_cart(&repos).await;
-    let read = repos.carts.get(cart.id).await.expect("found");
+async fn new_cart_is_empty_at_version_zero(backend: Backend) {
+    let cart = stored_cart(&backend).await;
+    let read = read(&backend, cart.id).await;
     assert_eq!(read, cart);
     assert_eq!(read.version, Version(0));
-    assert!(matches!(repos.carts.get(CartId::new_random()).await, Err(CartError::CartNotFound)));
+    assert!(backend.carts.get(CartId::new_random()).await.expect("a read").is_none());
 }
 
-async fn adding_twice_adds_to_the_line(repos: Repos) {
-    let tea = stored_product(&repos, "Tea", 450).await;
-    let cart = stored_cart(&repos).await;
-    let once = repos.carts.update(update(&cart, add(&tea, 2))).await.expect("add");
+async fn saving_stores_each_kind_of_change(backend: Backend) {
+    let tea = stored_product(&backend, "Tea", 450).await;
+    let cake = stored_product(&backend, "Cake", 300).await;
+    let mut cart = stored_cart(&backend).await;
+    let max = MaxLineQuantity::default();
+    let mut changes = vec![cart.add(&tea, qty(2), max, now()).expect("fits")];
+    let mut expected = vec![cart.clone()];
+    changes.push(cart.set_quantity(&cake, Some(qty(3)), now()).expect("a new line"));
+    expected.push(cart.clone());
+    changes.push(cart.add(&tea, qty(5), max, now()).expect("fits"));
+    expected.push(cart.clone());
+    changes.push(cart.set_quantity(&tea, None, now()).expect("removed"));
+    expected.push(cart.clone());
+    changes.push(cart.clear(now()).expect("cleared"));
+    expected.push(cart.clone());
+    let mut previous = read(&backend, cart.id).await;
+    for (change, after) in changes.into_iter().zip(expected) {
+        assert_eq!(backend.carts.save(&after, change).await.expect("saved"), Saved::Done, "{change:?}");
+        let stored = read(&backend, cart.id).await;
+        assert_eq!(stored, after, "{change:?} stored as the cart has it");
+        assert_eq!(stored.version, previous.version.next());
+        previous = stored;
+    }
+}
+
+async fn a_stale_save_writes_nothing(backend: Backend) {
+    let tea = stored_product(&backend, "Tea", 1).await;
+    let cake = stored_product(&backend, "Cake", 2).await;
+    let cart = stored_cart(&backend).await;
+    let max = MaxLineQuantity::default();
+    // Two writers load the same cart; the first to save wins.
+    let (mut first, mut second) = (cart.clone(), cart.clone());
+    let first_change = first.add(&tea, qty(1), max, now()).expect("fits");
+    let second_change = second.add(&cake, qty(1), max, now()).expect("fits");
+    assert_eq!(backend.carts.save(&first, first_change).await.expect("saved"), Saved::Done);
+    assert_eq!(backend.carts.save(&second, second_change).await.expect("answered"), Saved::Stale);
+    assert_eq!(read(&backend, cart.id).await, first);
+
+    // A line whose product was deleted meanwhile is not stored.
+    let mut racing = first.clone();
+    let change = racing.add(&cake, qty(1), max, now()).expect("fits");
+    backend.products.delete(cake.id).await.expect("deleted");
+    assert_eq!(backend.carts.save(&racing, change).await.expect("answered"), Saved::Stale);
+    assert_eq!(read(&backend, cart.id).await, first);
+
+    // Nor is a change of a cart deleted meanwhile.
+    let mut gone = first.clone();
+    let change = gone.add(&tea, qty(1), max, now()).expect("fits");
+    assert_eq!(backend.carts.delete(&first).await.expect("deleted"), Saved::Done);
+    assert_eq!(backend.carts.save(&gone, change).await.expect("answered"), Saved::Stale);
+    assert!(backend.carts.get(cart.id).await.expect("a read").is_none());
+}
+
+async fn deleting_is_a_compare_and_set(backend: Backend) {
+    let tea = stored_product(&backend, "Tea", 1).await;
+    let loaded = stored_cart(&backend).await;
+    let mut changed = loaded.clone();
+    let change = changed.add(&tea, qty(1), MaxLineQuantity::default(), now()).expect("fits");
+    assert_eq!(backend.carts.save(&changed, change).await.expect("saved"), Saved::Done);
+    assert_eq!(backend.carts.delete(&loaded).await.expect("answered"), Saved::Stale, "it moved on");
+    assert_eq!(read(&backend, loaded.id).await, changed);
+    assert_eq!(backend.carts.delete(&changed).await.expect("deleted"), Saved::Done);
+    assert!(backend.carts.get(loaded.id).await.expect("a read").is_none());
+    assert_eq!(backend.carts.delete(&changed).await.expect("answered"), Saved::Stale, "already gone");
+}
+
+// ---------------------------------------------------------------- the cart use cases
+
+async fn adding_twice_adds_to_the_line(backend: Backend) {
+    let tea = stored_product(&backend, "Tea", 450).await;
+    let cart = stored_cart(&backend).await;
+    let carts = backend.carts();
+    let once = carts.add_item(cart.id, tea.id, qty(2), None).await.expect("add");
     assert_eq!((quantities(&once), once.version), (vec![(tea.id, 2)], Version(1)));
-    let twice = repos.carts.update(update(&cart, add(&tea, 3))).await.expect("add again");
+    let twice = carts.add_item(cart.id, tea.id, qty(3), None).await.expect("add again");
     assert_eq!((quantities(&twice), twice.version), (vec![(tea.id, 5)], Version(2)));
     assert_eq!(twice.subtotal(), 2250);
     assert!(twice.updated_at >= once.updated_at);
-    assert_eq!(repos.carts.get(cart.id).await.expect("read"), twice);
+    assert_eq!(read(&backend, cart.id).await, twice);
 }
 
-async fn lines_show_live_names_and_prices_in_added_order(repos: Repos) {
-    let tea = stored_product(&repos, "Tea", 450).await;
-    let cake = stored_product(&repos, "Cake", 300).await;
-    let cart = stored_cart(&repos).await;
-    repos.carts.update(update(&cart, add(&cake, 1))).await.expect("add cake");
-    repos.carts.update(update(&cart, add(&tea, 1))).await.expect("add tea");
-    repos.carts.update(update(&cart, add(&cake, 1))).await.expect("more cake");
+async fn lines_show_live_names_and_prices_in_added_order(backend: Backend) {
+    let tea = stored_product(&backend, "Tea", 450).await;
+    let cake = stored_product(&backend, "Cake", 300).await;
+    let cart = stored_cart(&backend).await;
+    let carts = backend.carts();
+    carts.add_item(cart.id, cake.id, qty(1), None).await.expect("add cake");
+    carts.add_item(cart.id, tea.id, qty(1), None).await.expect("add tea");
+    carts.add_item(cart.id, cake.id, qty(1), None).await.expect("more cake");
     let patch = ProductPatch {
         name: Some(ProductName::new("Cheesecake").expect("valid")),
         price: Some(Price::new(350).expect("valid")),
         description: None,
     };
-    repos.products.update(cake.id, &patch, now()).await.expect("reprice");
-    let read = repos.carts.get(cart.id).await.expect("read");
+    backend.product_service().update(cake.id, patch).await.expect("reprice");
+    let read = carts.get(cart.id).await.expect("read");
     assert_eq!(quantities(&read), vec![(cake.id, 2), (tea.id, 1)]);
     assert_eq!(read.lines[0].name.as_str(), "Cheesecake");
     assert_eq!(read.subtotal(), 2 * 350 + 450);
     assert_eq!(read.version, Version(3), "a price change is not a change of the cart");
 }
 
-async fn the_cap_refuses_and_changes_nothing(repos: Repos) {
-    let tea = stored_product(&repos, "Tea", 1).await;
-    let cart = stored_cart(&repos).await;
-    let max = MaxLineQuantity::new(10).expect("valid");
-    let add_seven = CartUpdate {
-        max_line_quantity: max,
-        ..update(&cart, CartChange::Add { product_id: tea.id, quantity: Quantity::new(7, max).expect("valid") })
-    };
-    let before = repos.carts.update(add_seven).await.expect("fits");
-    let refused = repos.carts.update(add_seven).await;
+async fn the_cap_refuses_and_changes_nothing(backend: Backend) {
+    let tea = stored_product(&backend, "Tea", 1).await;
+    let cart = stored_cart(&backend).await;
+    let carts = backend.cart_service(10);
+    let seven = Quantity::new(7, MaxLineQuantity::new(10).expect("valid")).expect("valid");
+    let before = carts.add_item(cart.id, tea.id, seven, None).await.expect("fits");
+    let refused = carts.add_item(cart.id, tea.id, seven, None).await;
     assert!(
-        matches!(refused, Err(CartError::Rule(CartRuleError::LineQuantityExceeded { requested: 14, max: 10 }))),
+        matches!(refused, Err(AddItemError::LineQuantityExceeded(LineQuantityExceeded { requested: 14, max: 10 }))),
         "{refused:?}"
     );
-    assert_eq!(repos.carts.get(cart.id).await.expect("read"), before);
+    assert_eq!(read(&backend, cart.id).await, before);
 }
 
-async fn unknown_cart_or_product_is_reported_first(repos: Repos) {
-    let tea = stored_product(&repos, "Tea", 1).await;
-    let cart = stored_cart(&repos).await;
-    let ghost = product("Ghost", 1, now());
-    let unknown_cart = Cart::new(CartId::new_random(), now());
-    let result = repos.carts.update(update(&unknown_cart, add(&ghost, 1))).await;
-    assert!(matches!(result, Err(CartError::CartNotFound)), "{result:?}");
-    let result = repos.carts.update(update(&unknown_cart, add(&tea, 1))).await;
-    assert!(matches!(result, Err(CartError::CartNotFound)), "{result:?}");
-    let result = repos.carts.update(update(&cart, add(&ghost, 1))).await;
-    assert!(matches!(result, Err(CartError::ProductNotFound)), "{result:?}");
-    let set_ghost = CartChange::Set { product_id: ghost.id, quantity: Some(qty(1)) };
-    assert!(matches!(repos.carts.update(update(&cart, set_ghost)).await, Err(CartError::ProductNotFound)));
-    let zero_ghost = CartChange::Set { product_id: ghost.id, quantity: None };
-    assert!(matches!(repos.carts.update(update(&cart, zero_ghost)).await, Err(CartError::ProductNotFound)));
-    for change in [CartChange::Clear, CartChange::Remove { product_id: tea.id }] {
-        assert!(matches!(repos.carts.update(update(&unknown_cart, change)).await, Err(CartError::CartNotFound)));
+async fn unknown_cart_or_product_is_reported_first(backend: Backend) {
+    let tea = stored_product(&backend, "Tea", 1).await;
+    let cart = stored_cart(&backend).await;
+    let carts = backend.carts();
+    let ghost = product("Ghost", 1, now()).id;
+    let nowhere = CartId::new_random();
+    let cart_not_found =
+        |result: Result<Cart, AddItemError>| matches!(result, Err(AddItemError::Cart(CartWriteError::CartNotFound)));
+    assert!(cart_not_found(carts.add_item(nowhere, ghost, qty(1), None).await));
+    assert!(cart_not_found(carts.add_item(nowhere, tea.id, qty(1), None).await));
+    let result = carts.add_item(cart.id, ghost, qty(1), None).await;
+    assert!(matches!(result, Err(AddItemError::ProductNotFound)), "{result:?}");
+    for quantity in [Some(qty(1)), None] {
+        let result = carts.set_item_quantity(cart.id, ghost, quantity, None).await;
+        assert!(matches!(result, Err(SetItemError::ProductNotFound)), "{quantity:?}: {result:?}");
+        let result = carts.set_item_quantity(nowhere, tea.id, quantity, None).await;
+        assert!(matches!(result, Err(SetItemError::Cart(CartWriteError::CartNotFound))), "{result:?}");
     }
-    assert_eq!(repos.carts.get(cart.id).await.expect("read").version, Version(0));
+    assert!(matches!(carts.clear(nowhere, None).await, Err(CartWriteError::CartNotFound)));
+    let result = carts.remove_item(nowhere, tea.id, None).await;
+    assert!(matches!(result, Err(RemoveItemError::Cart(CartWriteError::CartNotFound))), "{result:?}");
+    assert!(matches!(carts.get(nowhere).await, Err(GetCartError::NotFound)));
+    assert_eq!(read(&backend, cart.id).await.version, Version(0));
 }
 
-async fn setting_quantities(repos: Repos) {
-    let tea = stored_product(&repos, "Tea", 2).await;
-    let cart = stored_cart(&repos).await;
-    let set = |q: Option<Quantity>| CartChange::Set { product_id: tea.id, quantity: q };
-    let unchanged = repos.carts.update(update(&cart, set(None))).await.expect("zero of an absent line");
+async fn setting_quantities(backend: Backend) {
+    let tea = stored_product(&backend, "Tea", 2).await;
+    let cart = stored_cart(&backend).await;
+    let carts = backend.carts();
+    let set = |quantity| carts.set_item_quantity(cart.id, tea.id, quantity, None);
+    let unchanged = set(None).await.expect("zero of an absent line");
     assert_eq!((unchanged.version, unchanged.lines.len()), (Version(0), 0));
-    let created = repos.carts.update(update(&cart, set(Some(qty(4))))).await.expect("create");
+    let created = set(Some(qty(4))).await.expect("create");
     assert_eq!((quantities(&created), created.version), (vec![(tea.id, 4)], Version(1)));
-    let same = repos.carts.update(update(&cart, set(Some(qty(4))))).await.expect("same");
-    assert_eq!(same.version, Version(1), "setting the same quantity changes nothing");
-    let changed = repos.carts.update(update(&cart, set(Some(qty(9))))).await.expect("change");
+    let same = set(Some(qty(4))).await.expect("same");
+    assert_eq!(same, created, "setting the same quantity changes nothing");
+    let changed = set(Some(qty(9))).await.expect("change");
     assert_eq!((quantities(&changed), changed.version), (vec![(tea.id, 9)], Version(2)));
-    let removed = repos.carts.update(update(&cart, set(None))).await.expect("remove");
+    let removed = set(None).await.expect("remove");
     assert_eq!((removed.lines.len(), removed.version), (0, Version(3)));
+    assert_eq!(read(&backend, cart.id).await, removed);
 }
 
-async fn removing_and_clearing(repos: Repos) {
-    let tea = stored_product(&repos, "Tea", 2).await;
-    let cake = stored_product(&repos, "Cake", 3).await;
-    let cart = stored_cart(&repos).await;
-    let remove = CartChange::Remove { product_id: tea.id };
-    let missing = repos.carts.update(update(&cart, remove)).await;
-    assert!(matches!(missing, Err(CartError::Rule(CartRuleError::LineNotFound))), "{missing:?}");
-    let cleared_empty = repos.carts.update(update(&cart, CartChange::Clear)).await.expect("clear empty");
+async fn removing_and_clearing(backend: Backend) {
+    let tea = stored_product(&backend, "Tea", 2).await;
+    let cake = stored_product(&backend, "Cake", 3).await;
+    let cart = stored_cart(&backend).await;
+    let carts = backend.carts();
+    let missing = carts.remove_item(cart.id, tea.id, None).await;
+    assert!(matches!(missing, Err(RemoveItemError::LineNotFound(_))), "{missing:?}");
+    let cleared_empty = carts.clear(cart.id, None).await.expect("clear empty");
     assert_eq!(cleared_empty.version, Version(0));
-    repos.carts.update(update(&cart, add(&tea, 1))).await.expect("add");
-    repos.carts.update(update(&cart, add(&cake, 1))).await.expect("add");
-    let removed = repos.carts.update(update(&cart, remove)).await.expect("remove");
+    carts.add_item(cart.id, tea.id, qty(1), None).await.expect("add");
+    carts.add_item(cart.id, cake.id, qty(1), None).await.expect("add");
+    let removed = carts.remove_item(cart.id, tea.id, None).await.expect("remove");
     assert_eq!((quantities(&removed), removed.version), (vec![(cake.id, 1)], Version(3)));
-    let cleared = repos.carts.update(update(&cart, CartChange::Clear)).await.expect("clear");
+    let cleared = carts.clear(cart.id, None).await.expect("clear");
     assert_eq!((cleared.lines.len(), cleared.version), (0, Version(4)));
+    assert_eq!(read(&backend, cart.id).await, cleared);
 }
 
-async fn expected_version_guards_every_write(repos: Repos) {
-    let tea = stored_product(&repos, "Tea", 2).await;
-    let ghost = product("Ghost", 1, now());
-    let cart = stored_cart(&repos).await;
-    let guarded = |change, version| CartUpdate { expected_version: Some(Version(version)), ..update(&cart, change) };
-    let first = repos.carts.update(guarded(add(&tea, 1), 0)).await.expect("version 0 matches");
+async fn expected_version_guards_every_write(backend: Backend) {
+    let tea = stored_product(&backend, "Tea", 2).await;
+    let ghost = product("Ghost", 1, now()).id;
+    let cart = stored_cart(&backend).await;
+    let carts = backend.carts();
+    let first = carts.add_item(cart.id, tea.id, qty(1), Some(Version(0))).await.expect("version 0 matches");
     assert_eq!(first.version, Version(1));
-    for change in [
-        add(&tea, 1),
-        add(&ghost, 1),
-        CartChange::Set { product_id: tea.id, quantity: Some(qty(1)) },
-        CartChange::Set { product_id: tea.id, quantity: None },
-        CartChange::Remove { product_id: tea.id },
-        CartChange::Clear,
-    ] {
-        let stale = repos.carts.update(guarded(change, 0)).await;
-        assert!(matches!(stale, Err(CartError::VersionMismatch { current: Version(1) })), "{change:?}: {stale:?}");
+    let stale = Some(Version(0));
+    let mismatch = |err: CartWriteError| matches!(err, CartWriteError::VersionMismatch { current: Version(1) });
+    let as_write = |err| match err {
+        AddItemError::Cart(err) => err,
+        other => panic!("not a version mismatch: {other:?}"),
+    };
+    assert!(mismatch(as_write(carts.add_item(cart.id, tea.id, qty(1), stale).await.expect_err("stale"))));
+    assert!(mismatch(as_write(carts.add_item(cart.id, ghost, qty(1), stale).await.expect_err("stale"))));
+    for quantity in [Some(qty(1)), None] {
+        match carts.set_item_quantity(cart.id, tea.id, quantity, stale).await {
+            Err(SetItemError::Cart(err)) => assert!(mismatch(err)),
+            other => panic!("{other:?}"),
+        }
     }
-    assert_eq!(repos.carts.get(cart.id).await.expect("read"), first, "nothing changed");
-    let second = repos.carts.update(guarded(add(&tea, 1), 1)).await.expect("version 1 matches");
+    match carts.remove_item(cart.id, tea.id, stale).await {
+        Err(RemoveItemError::Cart(err)) => assert!(mismatch(err)),
+        other => panic!("{other:?}"),
+    }
+    assert!(mismatch(carts.clear(cart.id, stale).await.expect_err("stale")));
+    assert!(mismatch(carts.delete(cart.id, stale).await.expect_err("stale")));
+    assert_eq!(read(&backend, cart.id).await, first, "nothing changed");
+    let second = carts.add_item(cart.id, tea.id, qty(1), Some(Version(1))).await.expect("version 1 matches");
     assert_eq!((quantities(&second), second.version), (vec![(tea.id, 2)], Version(2)));
 }
 
-async fn deleting_a_cart(repos: Repos) {
-    let tea = stored_product(&repos, "Tea", 2).await;
-    let cart = stored_cart(&repos).await;
-    repos.carts.update(update(&cart, add(&tea, 1))).await.expect("add");
-    let stale = repos.carts.delete(cart.id, Some(Version(0))).await;
-    assert!(matches!(stale, Err(CartError::VersionMismatch { current: Version(1) })), "{stale:?}");
-    repos.carts.delete(cart.id, Some(Version(1))).await.expect("deleted");
-    assert!(matches!(repos.carts.get(cart.id).await, Err(CartError::CartNotFound)));
-    assert!(matches!(repos.carts.delete(cart.id, None).await, Err(CartError::CartNotFound)));
-    assert!(repos.products.get(tea.id).await.is_ok(), "the product stays");
+async fn deleting_a_cart(backend: Backend) {
+    let tea = stored_product(&backend, "Tea", 2).await;
+    let cart = stored_cart(&backend).await;
+    let carts = backend.carts();
+    carts.add_item(cart.id, tea.id, qty(1), None).await.expect("add");
+    carts.delete(cart.id, Some(Version(1))).await.expect("deleted");
+    assert!(matches!(carts.get(cart.id).await, Err(GetCartError::NotFound)));
+    assert!(matches!(carts.delete(cart.id, None).await, Err(CartWriteError::CartNotFound)));
+    assert!(backend.products.get(tea.id).await.is_ok(), "the product stays");
 }
 
-async fn concurrent_adds_sum_exactly(repos: Repos) {
-    let tea = stored_product(&repos, "Tea", 2).await;
-    let cart = stored_cart(&repos).await;
+async fn concurrent_adds_sum_exactly(backend: Backend) {
+    let tea = stored_product(&backend, "Tea", 2).await;
+    let cart = stored_cart(&backend).await;
+    let carts = backend.carts();
     let tasks: Vec<_> = (0..40)
         .map(|_| {
-            let carts = repos.carts.clone();
-            let change = update(&cart, add(&tea, 1));
-            tokio::spawn(async move { carts.update(change).await })
+            let carts = carts.clone();
+            tokio::spawn(async move { carts.add_item(cart.id, tea.id, qty(1), None).await })
         })
         .collect();
     for task in tasks {
         task.await.expect("joined").expect("every add succeeds");
     }
-    let cart = repos.carts.get(cart.id).await.expect("read");
+    let cart = read(&backend, cart.id).await;
     assert_eq!((quantities(&cart), cart.version), (vec![(tea.id, 40)], Version(40)));
+}
+
+/// Writes that always take the general path (removing lines), racing on one
+/// cart: each compare-and-set that loses loads the cart again, so every
+/// removal lands once and the version counts each.
+async fn concurrent_changes_lose_no_update(backend: Backend) {
+    let cart = stored_cart(&backend).await;
+    let carts = backend.carts();
+    let mut products = Vec::new();
+    for i in 0..20 {
+        let product = stored_product(&backend, &format!("Product {i}"), 1).await;
+        carts.add_item(cart.id, product.id, qty(1), None).await.expect("add");
+        products.push(product.id);
+    }
+    let tasks: Vec<_> = products
+        .into_iter()
+        .map(|product| {
+            let carts = carts.clone();
+            tokio::spawn(async move { carts.remove_item(cart.id, product, None).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("joined").expect("every removal succeeds");
+    }
+    let cart = read(&backend, cart.id).await;
+    assert_eq!((cart.lines.len(), cart.version), (0, Version(40)));
 }

@@ -4,25 +4,21 @@
 use std::sync::Arc;
 
 use shaku::HasComponent;
-use shop::container::{AppModule, module_builder};
+use shop::container::{AppModule, InMemoryStorage, module_builder};
 use shop::settings::Settings;
-use shop_application::ports::{CartRepository, ProductRepository};
+use shop_application::ports::StorageHealth;
 use shop_application::services::{CartService, ListProducts, ProductService};
-use shop_application::{CartError, ProductError, StorageError};
+use shop_application::{AddItemError, GetCartError, ProductError, StorageError};
 use shop_domain::{
-    CartRuleError, MaxLineQuantity, NewProduct, Price, ProductId, ProductName, ProductPatch, Quantity, Version,
+    LineQuantityExceeded, MaxLineQuantity, NewProduct, Price, ProductId, ProductName, ProductPatch, Quantity, Version,
 };
-use shop_infrastructure::in_memory::{InMemoryCartRepository, InMemoryProductRepository, InMemoryStore};
+use shop_infrastructure::in_memory::InMemoryStore;
 
-/// The real container with both repositories swapped for in-memory ones.
+/// The real container over the in-memory storage.
 fn module(store: &Arc<InMemoryStore>, max_line_quantity: u32) -> AppModule {
     let mut settings = Settings::defaults().expect("defaults");
-    settings.cart.max_line_quantity = max_line_quantity;
-    module_builder(settings, sea_orm::DatabaseConnection::default(), None)
-        .expect("valid settings")
-        .with_component_override::<dyn ProductRepository>(Box::new(InMemoryProductRepository::new(store.clone())))
-        .with_component_override::<dyn CartRepository>(Box::new(InMemoryCartRepository::new(store.clone())))
-        .build()
+    settings.cart.max_line_quantity = MaxLineQuantity::new(max_line_quantity).expect("a valid cap");
+    module_builder(settings, InMemoryStorage::of(store)).build()
 }
 
 fn new_product(name: &str, price: i64) -> NewProduct {
@@ -58,7 +54,7 @@ async fn a_whole_cart_flow() {
     let cart = carts.get(cart.id).await.expect("read");
     assert!(cart.lines.is_empty(), "deleting a product empties its lines");
     carts.delete(cart.id, Some(cart.version)).await.expect("deleted");
-    assert!(matches!(carts.get(cart.id).await, Err(CartError::CartNotFound)));
+    assert!(matches!(carts.get(cart.id).await, Err(GetCartError::NotFound)));
 }
 
 #[tokio::test]
@@ -73,7 +69,7 @@ async fn the_cap_comes_from_the_settings() {
     carts.add_item(cart.id, tea.id, qty(3), None).await.expect("fits");
     let refused = carts.add_item(cart.id, tea.id, qty(3), None).await;
     assert!(
-        matches!(refused, Err(CartError::Rule(CartRuleError::LineQuantityExceeded { requested: 6, max: 5 }))),
+        matches!(refused, Err(AddItemError::LineQuantityExceeded(LineQuantityExceeded { requested: 6, max: 5 }))),
         "{refused:?}"
     );
 }
@@ -117,13 +113,16 @@ async fn a_storage_outage_surfaces_as_unavailable() {
     let module = module(&store, 999);
     let products: Arc<dyn ProductService> = module.resolve();
     let carts: Arc<dyn CartService> = module.resolve();
+    let health: Arc<dyn StorageHealth> = module.resolve();
     let cart = carts.create().await.expect("created");
+    assert!(health.ping().await.is_ok());
     store.set_unavailable(true);
     assert!(matches!(
         products.create(new_product("Tea", 1)).await,
         Err(ProductError::Storage(StorageError::Unavailable(_)))
     ));
-    assert!(matches!(carts.get(cart.id).await, Err(CartError::Storage(StorageError::Unavailable(_)))));
+    assert!(matches!(carts.get(cart.id).await, Err(GetCartError::Storage(StorageError::Unavailable(_)))));
+    assert!(matches!(health.ping().await, Err(StorageError::Unavailable(_))), "readiness sees it");
     store.set_unavailable(false);
     assert!(carts.get(cart.id).await.is_ok(), "recovers when the store is back");
 }

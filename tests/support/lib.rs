@@ -12,12 +12,12 @@ pub use proxy::TcpProxy;
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::Once;
+use std::sync::{Arc, Once};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use shop::app::Server;
-use shop::container::AppModuleBuilder;
+use shop::container::Storage;
 use shop::settings::Settings;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -160,16 +160,13 @@ pub struct TestApp {
 impl TestApp {
     /// Starts the service on `database`, migrated first.
     pub async fn spawn(database: &TestDatabase) -> Self {
-        Self::spawn_with(database.settings.clone(), database.connect().await, |builder| builder).await
+        Self::spawn_with_connection(database.settings.clone(), database.connect().await).await
     }
 
-    /// Starts the service with these settings over this pool, its container changed by `customize`.
-    pub async fn spawn_with(
-        settings: Settings,
-        connection: DatabaseConnection,
-        customize: impl FnOnce(AppModuleBuilder) -> AppModuleBuilder,
-    ) -> Self {
-        Self::start(Server::with_connection(settings, connection, customize).await.expect("the server starts"))
+    /// Starts the service with these settings over this pool (the writer pool
+    /// is opened from the settings).
+    pub async fn spawn_with_connection(settings: Settings, connection: DatabaseConnection) -> Self {
+        Self::start(Server::with_connection(settings, connection).await.expect("the server starts"))
     }
 
     /// Starts the service over the given pools (the writer pool too, for tests that watch it).
@@ -178,9 +175,12 @@ impl TestApp {
         connection: DatabaseConnection,
         writer: Option<DatabaseConnection>,
     ) -> Self {
-        Self::start(
-            Server::with_pools(settings, connection, writer, |builder| builder).await.expect("the server starts"),
-        )
+        Self::start(Server::with_pools(settings, connection, writer).await.expect("the server starts"))
+    }
+
+    /// Starts the service over any storage, such as the in-memory one.
+    pub async fn spawn_with_storage(settings: Settings, storage: Arc<dyn Storage>) -> Self {
+        Self::start(Server::with_storage(settings, storage).await.expect("the server starts"))
     }
 
     fn start(server: Server) -> Self {

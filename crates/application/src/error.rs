@@ -1,6 +1,7 @@
-//! Errors of the use cases. The HTTP edge maps each variant to one status code.
+//! Errors of the use cases, one per operation where callers handle the
+//! cases differently. The HTTP edge maps each variant to one status code.
 
-use shop_domain::{CartRuleError, Version};
+use shop_domain::{LineNotFound, LineQuantityExceeded, Version};
 
 /// Any error a storage adapter may pass through, boxed.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -28,18 +29,24 @@ pub enum ProductError {
     Storage(#[from] StorageError),
 }
 
-/// Why a cart operation failed.
+/// Why reading a cart failed.
 #[derive(Debug, thiserror::Error)]
-pub enum CartError {
+pub enum GetCartError {
+    /// No cart has the given id.
+    #[error("cart not found")]
+    NotFound,
+    /// The storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Why a write to a cart failed, whatever the write: what every cart write
+/// can meet. Writes with cases of their own wrap it ([`AddItemError`] …).
+#[derive(Debug, thiserror::Error)]
+pub enum CartWriteError {
     /// No cart has the given id.
     #[error("cart not found")]
     CartNotFound,
-    /// The change names a product the catalog does not hold.
-    #[error("product not found")]
-    ProductNotFound,
-    /// The cart's rules refuse the change (line missing, cap exceeded).
-    #[error(transparent)]
-    Rule(#[from] CartRuleError),
     /// The caller expected another version (`If-Match`); nothing changed.
     #[error("the cart is at version {}, not the expected one", current.0)]
     VersionMismatch {
@@ -50,3 +57,61 @@ pub enum CartError {
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
+
+/// Why adding units of a product failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AddItemError {
+    /// The cart is missing, at another version, or the storage failed.
+    #[error(transparent)]
+    Cart(#[from] CartWriteError),
+    /// The catalog holds no such product.
+    #[error("product not found")]
+    ProductNotFound,
+    /// The line would pass the cap.
+    #[error(transparent)]
+    LineQuantityExceeded(#[from] LineQuantityExceeded),
+}
+
+/// Why setting a line's quantity failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SetItemError {
+    /// The cart is missing, at another version, or the storage failed.
+    #[error(transparent)]
+    Cart(#[from] CartWriteError),
+    /// The catalog holds no such product.
+    #[error("product not found")]
+    ProductNotFound,
+}
+
+/// Why removing a line failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoveItemError {
+    /// The cart is missing, at another version, or the storage failed.
+    #[error(transparent)]
+    Cart(#[from] CartWriteError),
+    /// The product has no line in the cart.
+    #[error(transparent)]
+    LineNotFound(#[from] LineNotFound),
+}
+
+impl From<GetCartError> for CartWriteError {
+    fn from(err: GetCartError) -> Self {
+        match err {
+            GetCartError::NotFound => Self::CartNotFound,
+            GetCartError::Storage(err) => Self::Storage(err),
+        }
+    }
+}
+
+/// A storage failure met by a write with cases of its own is a [`CartWriteError`].
+macro_rules! storage_is_a_write_error {
+    ($($error:ty),*) => {$(
+        impl From<StorageError> for $error {
+            fn from(err: StorageError) -> Self {
+                CartWriteError::Storage(err).into()
+            }
+        }
+    )*};
+}
+
+storage_is_a_write_error!(AddItemError, SetItemError, RemoveItemError);

@@ -9,4 +9,6 @@ pub mod error;
 pub mod ports;
 pub mod services;
 
-pub use error::{CartError, ProductError, StorageError};
+pub use error::{
+    AddItemError, CartWriteError, GetCartError, ProductError, RemoveItemError, SetItemError, StorageError,
+};

@@ -1,15 +1,15 @@
 //! Ports: what the use cases need from the outside world, as async traits that
 //! adapters implement and shaku injects (`Arc<dyn Port>`).
 //!
-//! Every adapter must pass the same contract suite (`tests/contract`), so the
-//! contracts below are binding, including which error each case returns.
+//! Every adapter must pass the same contract suite (`tests/contract.rs`), so
+//! the contracts below are binding, including which error each case returns.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shaku::Interface;
-use shop_domain::{Cart, CartChange, CartId, MaxLineQuantity, Product, ProductId, ProductPatch, Version};
+use shop_domain::{Cart, CartId, LineChange, MaxLineQuantity, Product, ProductId, ProductPatch, Quantity};
 
-use crate::error::{CartError, ProductError, StorageError};
+use crate::error::{ProductError, StorageError};
 
 /// A position in the catalog's listing order: after this product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,44 +58,89 @@ pub trait ProductRepository: Interface {
     async fn delete(&self, id: ProductId) -> Result<(), ProductError>;
 }
 
-/// A change to one cart, with everything the storage needs to apply it atomically.
+/// What became of a [`CartRepository::save`] or [`CartRepository::delete`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CartUpdate {
-    /// The cart.
-    pub cart_id: CartId,
-    /// What to change.
-    pub change: CartChange,
-    /// Apply only if the cart is at this version (`If-Match`).
-    pub expected_version: Option<Version>,
-    /// The per-line cap.
-    pub max_line_quantity: MaxLineQuantity,
-    /// The time of the change.
-    pub now: DateTime<Utc>,
+#[must_use]
+pub enum Saved {
+    /// Written.
+    Done,
+    /// Nothing written: the stored cart moved on since it was loaded (another
+    /// writer changed or deleted it, or a product its new line names was
+    /// deleted). Load it again and redo the change.
+    Stale,
 }
 
-/// The carts' storage. Lines are read with the products' live names and prices.
+/// The carts' storage. It stores what the domain decided; it decides nothing.
+/// Lines are read with the products' live names and prices.
 #[async_trait]
 pub trait CartRepository: Interface {
     /// Stores a new, empty cart.
     async fn insert(&self, cart: &Cart) -> Result<(), StorageError>;
 
-    /// The cart with its lines, oldest line first, in one read.
-    /// MUST return [`CartError::CartNotFound`] if none.
-    async fn get(&self, id: CartId) -> Result<Cart, CartError>;
+    /// The cart with its lines, oldest line first, in one read; `None` if
+    /// no cart has this id.
+    async fn get(&self, id: CartId) -> Result<Option<Cart>, StorageError>;
 
-    /// Applies `update.change` atomically, even against concurrent writers in
-    /// other processes, and returns the cart as it then is. If the lines
-    /// changed, the version goes up by exactly one; if not, nothing is written.
-    /// On any error nothing changes. MUST return, in this order of precedence:
-    /// [`CartError::CartNotFound`] for an unknown cart;
-    /// [`CartError::VersionMismatch`] if `expected_version` differs (even when
-    /// the change would change nothing);
-    /// [`CartError::ProductNotFound`] for `Add`/`Set` of an unknown product;
-    /// [`CartError::Rule`] when the cart's rules refuse the change
-    /// (`LineQuantityExceeded`, `LineNotFound`).
-    async fn update(&self, update: CartUpdate) -> Result<Cart, CartError>;
+    /// Stores `cart` as one effective change (`change`, from the `Cart`
+    /// method that made it) left it: its version and `updated_at`, and the
+    /// line `change` names. Atomic, against writers in any process: it writes
+    /// only if the stored cart is still at the version before
+    /// (`cart.version` − 1) and, for [`LineChange::Put`], the product still
+    /// exists; otherwise it writes nothing and MUST return [`Saved::Stale`].
+    async fn save(&self, cart: &Cart, change: LineChange) -> Result<Saved, StorageError>;
 
-    /// Deletes the cart and its lines. MUST return [`CartError::CartNotFound`]
-    /// if none, [`CartError::VersionMismatch`] if `expected_version` differs.
-    async fn delete(&self, id: CartId, expected_version: Option<Version>) -> Result<(), CartError>;
+    /// Deletes the cart and its lines if it is still at `cart.version`;
+    /// otherwise (changed or gone) deletes nothing and MUST return [`Saved::Stale`].
+    async fn delete(&self, cart: &Cart) -> Result<Saved, StorageError>;
+
+    /// **Fast path, optional** (an adapter may leave this default, which
+    /// offers none). Adds `quantity` units of a product to the cart as
+    /// [`Cart::add`] would, version bump included, in one atomic step without
+    /// loading the cart first, and returns the cart as it then is. `None`
+    /// when it applied nothing: no fast path here, or the add was refused
+    /// (unknown cart or product, over the cap); the general path then runs
+    /// and the domain says why.
+    async fn add_in_one_step(
+        &self,
+        _cart_id: CartId,
+        _product_id: ProductId,
+        _quantity: Quantity,
+        _max: MaxLineQuantity,
+        _now: DateTime<Utc>,
+    ) -> Result<Option<Cart>, StorageError> {
+        Ok(None)
+    }
+
+    /// **Fast path, optional**, like [`CartRepository::add_in_one_step`]:
+    /// sets a line's quantity as [`Cart::set_quantity`] would. `None` also
+    /// when the line already holds `quantity` (nothing to change).
+    async fn set_in_one_step(
+        &self,
+        _cart_id: CartId,
+        _product_id: ProductId,
+        _quantity: Quantity,
+        _now: DateTime<Utc>,
+    ) -> Result<Option<Cart>, StorageError> {
+        Ok(None)
+    }
+}
+
+/// How a connection pool is doing, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Open connections, busy or idle.
+    pub size: u32,
+    /// Open connections waiting for work.
+    pub idle: u32,
+}
+
+/// Whether the storage answers: what readiness and metrics report.
+#[async_trait]
+pub trait StorageHealth: Interface {
+    /// `Ok` when the storage answers now; MUST return
+    /// [`StorageError::Unavailable`] when it cannot be reached.
+    async fn ping(&self) -> Result<(), StorageError>;
+
+    /// The connection pool's figures; `None` for storage without a pool.
+    fn pool(&self) -> Option<PoolStatus>;
 }

@@ -76,6 +76,9 @@ pub struct QuantityError {
 }
 
 impl Quantity {
+    /// One unit: what an add without a quantity adds.
+    pub const ONE: Self = Self(1);
+
     /// A quantity of `n`, if it is in `1..=max`.
     pub fn new(n: i64, max: MaxLineQuantity) -> Result<Self, QuantityError> {
         match u32::try_from(n) {
@@ -120,49 +123,38 @@ impl CartLine {
     }
 }
 
-/// A change to a cart's lines, as the ports carry it.
+/// What one effective change did to a cart's lines: what storage must write
+/// besides the cart's new version and `updated_at`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CartChange {
-    /// Add units of a product: a new line, or more on the existing one.
-    Add {
-        /// The product.
-        product_id: ProductId,
-        /// How many units to add.
-        quantity: Quantity,
-    },
-    /// Set a line's quantity: create it if absent; `None` removes it if present.
-    Set {
-        /// The product.
-        product_id: ProductId,
-        /// The new quantity, `None` for zero.
-        quantity: Option<Quantity>,
-    },
-    /// Remove a line that must be there.
-    Remove {
-        /// The product.
-        product_id: ProductId,
-    },
-    /// Remove every line.
-    Clear,
+pub enum LineChange {
+    /// The product's line is new or holds a new quantity: store it as the cart now has it.
+    Put(ProductId),
+    /// The product's line is gone.
+    Removed(ProductId),
+    /// Every line is gone.
+    Cleared,
 }
 
-/// A change the cart's rules refuse.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CartRuleError {
-    /// The line would hold more than the cap.
-    #[error("the line would hold {requested} units; at most {max} are allowed")]
-    LineQuantityExceeded {
-        /// What the line would have held.
-        requested: u64,
-        /// The cap.
-        max: u32,
-    },
-    /// The product has no line in the cart.
-    #[error("the product is not in the cart")]
-    LineNotFound,
+/// Adding would put more units on a line than the cap allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the line would hold {requested} units; at most {max} are allowed")]
+pub struct LineQuantityExceeded {
+    /// What the line would have held.
+    pub requested: u64,
+    /// The cap.
+    pub max: u32,
 }
 
-/// A shopping cart.
+/// The product has no line in the cart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the product is not in the cart")]
+pub struct LineNotFound;
+
+/// A shopping cart: the aggregate that keeps the rules of its lines.
+///
+/// Every method that changes the lines moves the version up by exactly one
+/// and returns the [`LineChange`] storage must write; a method that finds
+/// nothing to do returns `None` and leaves the cart as it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cart {
     /// Its identifier.
@@ -193,69 +185,85 @@ impl Cart {
         self.lines.iter().map(CartLine::line_total).sum()
     }
 
-    /// Applies `change`. `product` is the product the change names (its live
-    /// name and price), `None` for [`CartChange::Clear`]. Returns whether the
-    /// lines changed; only then does the version move.
-    pub fn apply(
+    /// The line that holds `product_id`, if any.
+    pub fn line(&self, product_id: ProductId) -> Option<&CartLine> {
+        self.lines.iter().find(|line| line.product_id == product_id)
+    }
+
+    /// Adds `quantity` units of `product`: to its line if it has one (within
+    /// `max`), else on a new line at the end.
+    pub fn add(
         &mut self,
-        change: CartChange,
-        product: Option<&Product>,
+        product: &Product,
+        quantity: Quantity,
         max: MaxLineQuantity,
         now: DateTime<Utc>,
-    ) -> Result<bool, CartRuleError> {
-        let position = |lines: &[CartLine], id| lines.iter().position(|line: &CartLine| line.product_id == id);
-        let changed = match (change, product) {
-            (CartChange::Add { product_id, quantity }, Some(product)) => match position(&self.lines, product_id) {
-                Some(i) => {
-                    let line = &mut self.lines[i];
-                    let requested = u64::from(line.quantity.get()) + u64::from(quantity.get());
-                    if requested > u64::from(max.get()) {
-                        return Err(CartRuleError::LineQuantityExceeded { requested, max: max.get() });
-                    }
-                    line.quantity = Quantity(requested as u32);
-                    true
-                }
-                None => {
-                    self.lines.push(new_line(product, quantity, now));
-                    true
-                }
-            },
-            (CartChange::Set { product_id, quantity }, Some(product)) => {
-                match (position(&self.lines, product_id), quantity) {
-                    (Some(i), Some(q)) if self.lines[i].quantity == q => false,
-                    (Some(i), Some(q)) => {
-                        self.lines[i].quantity = q;
-                        true
-                    }
-                    (Some(i), None) => {
-                        self.lines.remove(i);
-                        true
-                    }
-                    (None, Some(q)) => {
-                        self.lines.push(new_line(product, q, now));
-                        true
-                    }
-                    (None, None) => false,
-                }
+    ) -> Result<LineChange, LineQuantityExceeded> {
+        match self.position(product.id) {
+            Some(i) => {
+                let requested = u64::from(self.lines[i].quantity.get()) + u64::from(quantity.get());
+                let within_cap = u32::try_from(requested).ok().filter(|&n| n <= max.get());
+                let Some(total) = within_cap else {
+                    return Err(LineQuantityExceeded { requested, max: max.get() });
+                };
+                self.lines[i].quantity = Quantity(total);
             }
-            (CartChange::Remove { product_id }, _) => {
-                let i = position(&self.lines, product_id).ok_or(CartRuleError::LineNotFound)?;
-                self.lines.remove(i);
-                true
-            }
-            (CartChange::Clear, _) => {
-                let had_lines = !self.lines.is_empty();
-                self.lines.clear();
-                had_lines
-            }
-            // Add and Set need the product; without it nothing can change.
-            (CartChange::Add { .. } | CartChange::Set { .. }, None) => false,
-        };
-        if changed {
-            self.version = self.version.next();
-            self.updated_at = now;
+            None => self.lines.push(new_line(product, quantity, now)),
         }
-        Ok(changed)
+        Ok(self.changed(LineChange::Put(product.id), now))
+    }
+
+    /// Sets the quantity of `product`'s line, creating the line if it has
+    /// none; `None` (zero) removes the line. `None` back: nothing to change.
+    pub fn set_quantity(
+        &mut self,
+        product: &Product,
+        quantity: Option<Quantity>,
+        now: DateTime<Utc>,
+    ) -> Option<LineChange> {
+        let change = match (self.position(product.id), quantity) {
+            (Some(i), Some(q)) if self.lines[i].quantity == q => return None,
+            (Some(i), Some(q)) => {
+                self.lines[i].quantity = q;
+                LineChange::Put(product.id)
+            }
+            (Some(i), None) => {
+                self.lines.remove(i);
+                LineChange::Removed(product.id)
+            }
+            (None, Some(q)) => {
+                self.lines.push(new_line(product, q, now));
+                LineChange::Put(product.id)
+            }
+            (None, None) => return None,
+        };
+        Some(self.changed(change, now))
+    }
+
+    /// Removes the line of `product_id`, which must be in the cart.
+    pub fn remove(&mut self, product_id: ProductId, now: DateTime<Utc>) -> Result<LineChange, LineNotFound> {
+        let i = self.position(product_id).ok_or(LineNotFound)?;
+        self.lines.remove(i);
+        Ok(self.changed(LineChange::Removed(product_id), now))
+    }
+
+    /// Removes every line. `None` back: the cart was empty already.
+    pub fn clear(&mut self, now: DateTime<Utc>) -> Option<LineChange> {
+        if self.lines.is_empty() {
+            return None;
+        }
+        self.lines.clear();
+        Some(self.changed(LineChange::Cleared, now))
+    }
+
+    fn position(&self, product_id: ProductId) -> Option<usize> {
+        self.lines.iter().position(|line| line.product_id == product_id)
+    }
+
+    fn changed(&mut self, change: LineChange, now: DateTime<Utc>) -> LineChange {
+        self.version = self.version.next();
+        self.updated_at = now;
+        change
     }
 }
 
@@ -282,17 +290,13 @@ mod tests {
         Quantity::new(n, MaxLineQuantity::default()).expect("valid")
     }
 
-    fn add(p: &Product, n: i64) -> CartChange {
-        CartChange::Add { product_id: p.id, quantity: qty(n) }
-    }
-
     #[test]
     fn adding_again_adds_to_the_line() {
         let tea = product(450);
         let mut cart = Cart::new(CartId::new_random(), Utc::now());
         let max = MaxLineQuantity::default();
-        assert_eq!(cart.apply(add(&tea, 2), Some(&tea), max, Utc::now()), Ok(true));
-        assert_eq!(cart.apply(add(&tea, 3), Some(&tea), max, Utc::now()), Ok(true));
+        assert_eq!(cart.add(&tea, qty(2), max, Utc::now()), Ok(LineChange::Put(tea.id)));
+        assert_eq!(cart.add(&tea, qty(3), max, Utc::now()), Ok(LineChange::Put(tea.id)));
         assert_eq!(cart.lines.len(), 1);
         assert_eq!(cart.lines[0].quantity.get(), 5);
         assert_eq!(cart.subtotal(), 2250);
@@ -304,27 +308,22 @@ mod tests {
         let tea = product(1);
         let max = MaxLineQuantity::new(10).expect("valid");
         let mut cart = Cart::new(CartId::new_random(), Utc::now());
-        let seven = CartChange::Add { product_id: tea.id, quantity: Quantity::new(7, max).expect("valid") };
-        cart.apply(seven, Some(&tea), max, Utc::now()).expect("fits");
+        let seven = Quantity::new(7, max).expect("valid");
+        cart.add(&tea, seven, max, Utc::now()).expect("fits");
         let before = cart.clone();
-        assert_eq!(
-            cart.apply(seven, Some(&tea), max, Utc::now()),
-            Err(CartRuleError::LineQuantityExceeded { requested: 14, max: 10 })
-        );
+        assert_eq!(cart.add(&tea, seven, max, Utc::now()), Err(LineQuantityExceeded { requested: 14, max: 10 }));
         assert_eq!(cart, before);
     }
 
     #[test]
     fn set_zero_removes_and_no_op_keeps_the_version() {
         let tea = product(1);
-        let max = MaxLineQuantity::default();
         let mut cart = Cart::new(CartId::new_random(), Utc::now());
-        let set = |q| CartChange::Set { product_id: tea.id, quantity: q };
-        assert_eq!(cart.apply(set(None), Some(&tea), max, Utc::now()), Ok(false));
+        assert_eq!(cart.set_quantity(&tea, None, Utc::now()), None);
         assert_eq!(cart.version, Version(0));
-        assert_eq!(cart.apply(set(Some(qty(4))), Some(&tea), max, Utc::now()), Ok(true));
-        assert_eq!(cart.apply(set(Some(qty(4))), Some(&tea), max, Utc::now()), Ok(false));
-        assert_eq!(cart.apply(set(None), Some(&tea), max, Utc::now()), Ok(true));
+        assert_eq!(cart.set_quantity(&tea, Some(qty(4)), Utc::now()), Some(LineChange::Put(tea.id)));
+        assert_eq!(cart.set_quantity(&tea, Some(qty(4)), Utc::now()), None);
+        assert_eq!(cart.set_quantity(&tea, None, Utc::now()), Some(LineChange::Removed(tea.id)));
         assert!(cart.lines.is_empty());
         assert_eq!(cart.version, Version(2));
     }
@@ -332,14 +331,28 @@ mod tests {
     #[test]
     fn remove_needs_the_line_and_clear_of_empty_is_a_no_op() {
         let tea = product(1);
-        let max = MaxLineQuantity::default();
         let mut cart = Cart::new(CartId::new_random(), Utc::now());
-        assert_eq!(
-            cart.apply(CartChange::Remove { product_id: tea.id }, None, max, Utc::now()),
-            Err(CartRuleError::LineNotFound)
-        );
-        assert_eq!(cart.apply(CartChange::Clear, None, max, Utc::now()), Ok(false));
+        assert_eq!(cart.remove(tea.id, Utc::now()), Err(LineNotFound));
+        assert_eq!(cart.clear(Utc::now()), None);
         assert_eq!(cart.version, Version(0));
+        cart.add(&tea, qty(1), MaxLineQuantity::default(), Utc::now()).expect("fits");
+        assert_eq!(cart.remove(tea.id, Utc::now()), Ok(LineChange::Removed(tea.id)));
+        cart.add(&tea, qty(1), MaxLineQuantity::default(), Utc::now()).expect("fits");
+        assert_eq!(cart.clear(Utc::now()), Some(LineChange::Cleared));
+        assert_eq!((cart.lines.len(), cart.version), (0, Version(4)));
+    }
+
+    #[test]
+    fn changes_move_updated_at_and_new_lines_go_last() {
+        let (tea, cake) = (product(1), product(2));
+        let created = Utc::now();
+        let mut cart = Cart::new(CartId::new_random(), created);
+        let later = created + chrono::Duration::seconds(5);
+        cart.add(&tea, qty(1), MaxLineQuantity::default(), later).expect("fits");
+        cart.set_quantity(&cake, Some(qty(2)), later).expect("a new line");
+        assert_eq!(cart.lines.iter().map(|l| l.product_id).collect::<Vec<_>>(), [tea.id, cake.id]);
+        assert_eq!((cart.created_at, cart.updated_at, cart.lines[1].added_at), (created, later, later));
+        assert_eq!(cart.line(cake.id).map(|l| l.quantity), Some(qty(2)));
     }
 
     #[test]
@@ -365,30 +378,29 @@ mod tests {
             for (which, n, is_add) in ops {
                 let p = &products[which];
                 let before = expected[which];
-                let change = if is_add {
-                    match Quantity::new(n, max) {
-                        Ok(quantity) => CartChange::Add { product_id: p.id, quantity },
-                        Err(_) => continue,
+                if is_add {
+                    let Ok(quantity) = Quantity::new(n, max) else { continue };
+                    let after = before + n as u64;
+                    match cart.add(p, quantity, max, Utc::now()) {
+                        Ok(change) => {
+                            prop_assert!(after <= 20);
+                            prop_assert_eq!(change, LineChange::Put(p.id));
+                            expected[which] = after;
+                            changes += 1;
+                        }
+                        Err(LineQuantityExceeded { requested, max }) => {
+                            prop_assert_eq!(requested, after);
+                            prop_assert!(requested > u64::from(max));
+                        }
                     }
                 } else {
-                    CartChange::Set { product_id: p.id, quantity: Quantity::new_or_zero(n, max).expect("in range") }
-                };
-                let result = cart.apply(change, Some(p), max, Utc::now());
-                let after = if is_add { before + n as u64 } else { n as u64 };
-                match result {
-                    Ok(changed) => {
-                        prop_assert!(after <= 20);
-                        prop_assert_eq!(changed, after != before);
-                        expected[which] = after;
-                        changes += usize::from(changed);
-                    }
-                    Err(CartRuleError::LineQuantityExceeded { requested, max }) => {
-                        prop_assert!(is_add);
-                        prop_assert_eq!(requested, after);
-                        prop_assert!(requested > u64::from(max));
-                    }
-                    Err(other) => prop_assert!(false, "unexpected {other:?}"),
+                    let quantity = Quantity::new_or_zero(n, max).expect("in range");
+                    let change = cart.set_quantity(p, quantity, Utc::now());
+                    prop_assert_eq!(change.is_some(), n as u64 != before);
+                    expected[which] = n as u64;
+                    changes += usize::from(change.is_some());
                 }
+                prop_assert_eq!(cart.line(p.id).map_or(0, |l| u64::from(l.quantity.get())), expected[which]);
             }
             for line in &cart.lines {
                 prop_assert!((1..=20).contains(&line.quantity.get()));

@@ -9,7 +9,10 @@ pub mod cart;
 pub mod money;
 pub mod product;
 
-pub use cart::{Cart, CartChange, CartId, CartLine, CartRuleError, MaxLineQuantity, Quantity, QuantityError, Version};
+pub use cart::{
+    Cart, CartId, CartLine, LineChange, LineNotFound, LineQuantityExceeded, MaxLineQuantity, Quantity, QuantityError,
+    Version,
+};
 pub use money::{Currency, CurrencyError, Price, PriceError};
 pub use product::{
     Description, DescriptionError, NewProduct, Product, ProductId, ProductName, ProductNameError, ProductPatch,

@@ -1,11 +1,12 @@
 //! In-memory adapters: one shared [`InMemoryStore`] behind a mutex, seen
-//! through [`InMemoryProductRepository`] and [`InMemoryCartRepository`].
+//! through [`InMemoryProductRepository`], [`InMemoryCartRepository`] and
+//! [`InMemoryStorageHealth`].
 //!
 //! They keep the same contract as the SQL adapters (the contract suite runs
-//! against both), apply the domain's own cart rules, and have a failure switch
-//! so service tests can exercise the "storage is down" paths. They exist for
-//! fast tests and to show how an adapter is swapped, not for production: the
-//! data lives in one process.
+//! against both) and have a failure switch, so service and HTTP tests can
+//! exercise the "storage is down" paths. They exist for fast tests and to
+//! show how a whole storage is swapped, not for production: the data lives
+//! in one process.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,9 +14,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use shop_application::ports::{CartRepository, CartUpdate, ProductQuery, ProductRepository};
-use shop_application::{CartError, ProductError, StorageError};
-use shop_domain::{Cart, CartChange, CartId, Product, ProductId, ProductPatch, Version};
+use shaku::Component;
+use shop_application::ports::{CartRepository, PoolStatus, ProductQuery, ProductRepository, Saved, StorageHealth};
+use shop_application::{ProductError, StorageError};
+use shop_domain::{Cart, CartId, LineChange, Product, ProductId, ProductPatch};
 
 #[derive(Debug, Default)]
 struct State {
@@ -23,7 +25,7 @@ struct State {
     carts: HashMap<CartId, Cart>,
 }
 
-/// The data behind the in-memory repositories. Share one `Arc` between both.
+/// The data behind the in-memory adapters. Share one `Arc` between them.
 #[derive(Debug, Default)]
 pub struct InMemoryStore {
     state: Mutex<State>,
@@ -54,21 +56,23 @@ impl InMemoryStore {
 impl State {
     /// The cart with its lines' names and prices refreshed from the catalog
     /// (stored lines keep the values of when they were added).
-    fn cart(&self, id: CartId) -> Result<Cart, CartError> {
-        let mut cart = self.carts.get(&id).ok_or(CartError::CartNotFound)?.clone();
+    fn cart(&self, id: CartId) -> Option<Cart> {
+        let mut cart = self.carts.get(&id)?.clone();
         for line in &mut cart.lines {
             if let Some(product) = self.products.get(&line.product_id) {
                 line.name = product.name.clone();
                 line.unit_price = product.price;
             }
         }
-        Ok(cart)
+        Some(cart)
     }
 }
 
 /// [`ProductRepository`] over an [`InMemoryStore`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Component)]
+#[shaku(interface = ProductRepository)]
 pub struct InMemoryProductRepository {
+    /// The store it reads and writes.
     store: Arc<InMemoryStore>,
 }
 
@@ -121,10 +125,12 @@ impl ProductRepository for InMemoryProductRepository {
     }
 }
 
-/// [`CartRepository`] over an [`InMemoryStore`]; the domain's `Cart::apply`
-/// enforces the rules under the store's lock, which makes every write atomic.
-#[derive(Debug, Clone)]
+/// [`CartRepository`] over an [`InMemoryStore`]: the store's lock makes each
+/// save's compare-and-set atomic.
+#[derive(Debug, Clone, Component)]
+#[shaku(interface = CartRepository)]
 pub struct InMemoryCartRepository {
+    /// The store it reads and writes.
     store: Arc<InMemoryStore>,
 }
 
@@ -142,38 +148,54 @@ impl CartRepository for InMemoryCartRepository {
         Ok(())
     }
 
-    async fn get(&self, id: CartId) -> Result<Cart, CartError> {
-        self.store.lock()?.cart(id)
+    async fn get(&self, id: CartId) -> Result<Option<Cart>, StorageError> {
+        Ok(self.store.lock()?.cart(id))
     }
 
-    async fn update(&self, update: CartUpdate) -> Result<Cart, CartError> {
+    async fn save(&self, cart: &Cart, change: LineChange) -> Result<Saved, StorageError> {
         let mut state = self.store.lock()?;
-        let mut cart = state.cart(update.cart_id)?;
-        check_version(&cart, update.expected_version)?;
-        let product = match update.change {
-            CartChange::Add { product_id, .. } | CartChange::Set { product_id, .. } => {
-                Some(state.products.get(&product_id).cloned().ok_or(CartError::ProductNotFound)?)
-            }
-            CartChange::Remove { .. } | CartChange::Clear => None,
-        };
-        if cart.apply(update.change, product.as_ref(), update.max_line_quantity, update.now)? {
-            state.carts.insert(cart.id, cart.clone());
+        let one_change_ahead = state.carts.get(&cart.id).is_some_and(|stored| stored.version.next() == cart.version);
+        let product_gone = matches!(change, LineChange::Put(id) if !state.products.contains_key(&id));
+        if !one_change_ahead || product_gone {
+            return Ok(Saved::Stale);
         }
-        Ok(cart)
+        // The whole cart is the state; in memory, storing it is as cheap as storing the change.
+        state.carts.insert(cart.id, cart.clone());
+        Ok(Saved::Done)
     }
 
-    async fn delete(&self, id: CartId, expected_version: Option<Version>) -> Result<(), CartError> {
+    async fn delete(&self, cart: &Cart) -> Result<Saved, StorageError> {
         let mut state = self.store.lock()?;
-        let cart = state.cart(id)?;
-        check_version(&cart, expected_version)?;
-        state.carts.remove(&id);
-        Ok(())
+        if state.carts.get(&cart.id).map(|stored| stored.version) != Some(cart.version) {
+            return Ok(Saved::Stale);
+        }
+        state.carts.remove(&cart.id);
+        Ok(Saved::Done)
     }
 }
 
-fn check_version(cart: &Cart, expected: Option<Version>) -> Result<(), CartError> {
-    match expected {
-        Some(expected) if expected != cart.version => Err(CartError::VersionMismatch { current: cart.version }),
-        _ => Ok(()),
+/// [`StorageHealth`] of an [`InMemoryStore`]: down while its failure switch is on.
+#[derive(Debug, Clone, Component)]
+#[shaku(interface = StorageHealth)]
+pub struct InMemoryStorageHealth {
+    /// The store whose failure switch it reports.
+    store: Arc<InMemoryStore>,
+}
+
+impl InMemoryStorageHealth {
+    /// The health of `store`.
+    pub fn new(store: Arc<InMemoryStore>) -> Self {
+        Self { store }
+    }
+}
+
+#[async_trait]
+impl StorageHealth for InMemoryStorageHealth {
+    async fn ping(&self) -> Result<(), StorageError> {
+        self.store.lock().map(drop)
+    }
+
+    fn pool(&self) -> Option<PoolStatus> {
+        None
     }
 }

@@ -11,7 +11,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::net::TcpListener;
 
-use crate::container::{AppModuleBuilder, module_builder};
+use crate::container::{SeaOrmStorage, Storage, module_builder};
 use crate::settings::{Settings, SettingsError};
 
 /// Why the service could not start.
@@ -70,36 +70,43 @@ impl Server {
     /// Opens (and, if asked, migrates) the database and binds the address of `settings`.
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
         let connection = open_database(&settings).await?;
-        Self::with_connection(settings, connection, |builder| builder).await
+        Self::with_connection(settings, connection).await
     }
 
-    /// Over a pool opened (and migrated) by the caller, with the container
-    /// changed by `customize` (e.g. an adapter overridden); the writer pool,
-    /// where the database has one, is opened here.
-    pub async fn with_connection(
-        settings: Settings,
-        connection: DatabaseConnection,
-        customize: impl FnOnce(AppModuleBuilder) -> AppModuleBuilder,
-    ) -> Result<Self, StartError> {
+    /// Over a pool opened (and migrated) by the caller; the writer pool, where
+    /// the database has one, is opened here.
+    pub async fn with_connection(settings: Settings, connection: DatabaseConnection) -> Result<Self, StartError> {
         let writer = shop_infrastructure::seaorm::connect_writer(&settings.database.options())
             .await
             .map_err(|source| StartError::Database { url: redact(&settings.database.url), source })?;
-        Self::with_pools(settings, connection, writer, customize).await
+        Self::with_pools(settings, connection, writer).await
     }
 
-    /// Like [`Server::with_connection`], with the writer pool given too.
+    /// Over the SeaORM storage on these pools, which are closed when it stops.
     pub async fn with_pools(
         settings: Settings,
         connection: DatabaseConnection,
         writer: Option<DatabaseConnection>,
-        customize: impl FnOnce(AppModuleBuilder) -> AppModuleBuilder,
+    ) -> Result<Self, StartError> {
+        let pools = [Some(connection.clone()), writer.clone()].into_iter().flatten().collect();
+        Self::bind(settings, Arc::new(SeaOrmStorage::over(connection, writer).build()), pools).await
+    }
+
+    /// Over any storage, such as the in-memory one.
+    pub async fn with_storage(settings: Settings, storage: Arc<dyn Storage>) -> Result<Self, StartError> {
+        Self::bind(settings, storage, Vec::new()).await
+    }
+
+    async fn bind(
+        settings: Settings,
+        storage: Arc<dyn Storage>,
+        pools: Vec<DatabaseConnection>,
     ) -> Result<Self, StartError> {
         let address = SocketAddr::new(settings.server.host, settings.server.port);
         let listener = TcpListener::bind(address).await.map_err(|source| StartError::Bind { address, source })?;
         let request_timeout = Duration::from_secs(settings.server.request_timeout_secs);
         let shutdown_timeout = Duration::from_secs(settings.server.shutdown_timeout_secs);
-        let pools = [Some(connection.clone()), writer.clone()].into_iter().flatten().collect();
-        let module = Arc::new(customize(module_builder(settings, connection, writer)?).build());
+        let module = Arc::new(module_builder(settings, storage).build());
         let router = crate::http::router(module, request_timeout);
         Ok(Self { listener, router, pools, shutdown_timeout })
     }

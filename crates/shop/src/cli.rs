@@ -7,6 +7,7 @@ use shaku::HasComponent;
 use shop_application::ports::ProductRepository;
 
 use crate::app::{Server, StartError, shutdown_signal};
+use crate::container::SeaOrmStorage;
 use crate::seed::seed_products;
 use crate::settings::Settings;
 
@@ -77,14 +78,16 @@ pub async fn run(cli: Cli, mut settings: Settings) -> Result<(), StartError> {
         }
         Command::Seed { products } => {
             let connection = crate::app::open_database(&settings).await?;
-            let module = crate::container::module_builder(settings, connection, None)?.build();
-            let repository: &dyn ProductRepository = module.resolve_ref();
+            let storage = SeaOrmStorage::over(connection, None).build();
+            let repository: &dyn ProductRepository = storage.resolve_ref();
             let seeded = seed_products(repository, products).await.map_err(|e| StartError::Failed(e.to_string()))?;
             println!("{} demo products created, {} already there", seeded.created, seeded.existing);
             Ok(())
         }
         Command::Openapi => {
-            let document = crate::http::openapi().to_pretty_json().map_err(|e| StartError::Failed(e.to_string()))?;
+            let document = crate::http::openapi(settings.cart.max_line_quantity)
+                .to_pretty_json()
+                .map_err(|e| StartError::Failed(e.to_string()))?;
             println!("{document}");
             Ok(())
         }

@@ -1,5 +1,5 @@
-//! The composition root: one shaku module wires every singleton, as the
-//! original's `DeclarativeContainer` did:
+//! The composition root: [`AppModule`], one shaku module, is the container
+//! the handlers resolve from, as the original's `DeclarativeContainer` was:
 //!
 //! | original (`dependency_injector`) | here (shaku component)             |
 //! |----------------------------------|------------------------------------|
@@ -10,26 +10,43 @@
 //! | `cart_adapter`                   | `SeaOrmCartRepository` (`dyn CartRepository`) |
 //! | (handlers' logic)                | `ProductServiceImpl`, `CartServiceImpl` |
 //!
-//! Handlers receive services with `shaku_axum::Inject<AppModule, dyn …>`.
-//! Swap an adapter with `with_component_override` on the builder.
+//! The storage half of the container is a shaku *submodule* behind the
+//! [`Storage`] trait: [`SeaOrmStorage`] (engine, session factory and the
+//! SeaORM adapters) or [`InMemoryStorage`]. Swapping the whole storage is
+//! choosing which one [`module_builder`] gets; unlike overriding components
+//! one by one, it takes the engine and the session factory out of the graph
+//! (shaku's guide to submodules), so an in-memory container holds no SeaORM
+//! value at all.
+//!
+//! Handlers receive components with `shaku_axum::Inject<AppModule, dyn …>`.
+
+use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
-use shaku::{Component, Interface, ModuleBuilder, module};
+use shaku::{Component, HasComponent, Interface, ModuleBuilder, module};
+use shop_application::ports::{CartRepository, ProductRepository, StorageHealth};
 use shop_application::services::{CartServiceImpl, CartServiceImplParameters, ProductServiceImpl};
 use shop_domain::Currency;
+use shop_infrastructure::in_memory::{
+    InMemoryCartRepository, InMemoryCartRepositoryParameters, InMemoryProductRepository,
+    InMemoryProductRepositoryParameters, InMemoryStorageHealth, InMemoryStorageHealthParameters, InMemoryStore,
+};
 use shop_infrastructure::seaorm::{
     SeaOrmCartRepository, SeaOrmDatabaseEngine, SeaOrmDatabaseEngineParameters, SeaOrmProductRepository,
-    SeaOrmSessionFactory,
+    SeaOrmSessionFactory, SeaOrmStorageHealth,
 };
 
-use crate::settings::{Settings, SettingsError};
+use crate::settings::Settings;
 
 /// The loaded settings, as a component (the original's `app_settings`).
 pub trait AppSettings: Interface {
-    /// All settings.
+    /// All settings, parsed and checked at start.
     fn settings(&self) -> &Settings;
-    /// The shop's currency, validated at start.
-    fn currency(&self) -> Currency;
+
+    /// The shop's one currency (`shop.currency`).
+    fn currency(&self) -> Currency {
+        self.settings().shop.currency
+    }
 }
 
 /// [`AppSettings`] holding what [`Settings::load`] returned.
@@ -38,57 +55,100 @@ pub trait AppSettings: Interface {
 pub struct LoadedSettings {
     /// The settings.
     settings: Settings,
-    /// The currency, parsed from the settings.
-    currency: Currency,
 }
 
 impl AppSettings for LoadedSettings {
     fn settings(&self) -> &Settings {
         &self.settings
     }
-
-    fn currency(&self) -> Currency {
-        self.currency
-    }
 }
 
-/// The container: every component is a singleton of this module.
-pub use wiring::AppModule;
+/// A storage: a module that provides every storage port of the application.
+pub trait Storage:
+    HasComponent<dyn ProductRepository> + HasComponent<dyn CartRepository> + HasComponent<dyn StorageHealth>
+{
+}
+
+pub use wiring::{AppModule, InMemoryStorage, SeaOrmStorage};
 
 #[allow(missing_docs)] // `module!` generates undocumented items
 mod wiring {
     use super::*;
 
     module! {
-        pub AppModule {
+        // The storage on SeaORM (SQLite or PostgreSQL).
+        pub SeaOrmStorage: Storage {
             components = [
-                LoadedSettings,
                 SeaOrmDatabaseEngine,
                 SeaOrmSessionFactory,
                 SeaOrmProductRepository,
                 SeaOrmCartRepository,
-                ProductServiceImpl,
-                CartServiceImpl,
+                SeaOrmStorageHealth,
             ],
             providers = []
         }
+    }
+
+    module! {
+        // The storage in memory (tests, demos).
+        pub InMemoryStorage: Storage {
+            components = [InMemoryProductRepository, InMemoryCartRepository, InMemoryStorageHealth],
+            providers = []
+        }
+    }
+
+    module! {
+        // The container: every component is a singleton of this module.
+        pub AppModule {
+            components = [LoadedSettings, ProductServiceImpl, CartServiceImpl],
+            providers = [],
+
+            use dyn Storage {
+                components = [dyn ProductRepository, dyn CartRepository, dyn StorageHealth],
+                providers = []
+            }
+        }
+    }
+}
+
+impl SeaOrmStorage {
+    /// The builder of the SeaORM storage over opened pools (`writer`: see
+    /// `seaorm::connect_writer`); add overrides before `.build()`.
+    pub fn over(connection: DatabaseConnection, writer: Option<DatabaseConnection>) -> ModuleBuilder<Self> {
+        Self::builder()
+            .with_component_parameters::<SeaOrmDatabaseEngine>(SeaOrmDatabaseEngineParameters { connection, writer })
+    }
+}
+
+impl InMemoryStorage {
+    /// The in-memory storage of `store`.
+    pub fn of(store: &Arc<InMemoryStore>) -> Arc<dyn Storage> {
+        let products = InMemoryProductRepositoryParameters { store: store.clone() };
+        let carts = InMemoryCartRepositoryParameters { store: store.clone() };
+        let health = InMemoryStorageHealthParameters { store: store.clone() };
+        Arc::new(
+            Self::builder()
+                .with_component_parameters::<InMemoryProductRepository>(products)
+                .with_component_parameters::<InMemoryCartRepository>(carts)
+                .with_component_parameters::<InMemoryStorageHealth>(health)
+                .build(),
+        )
     }
 }
 
 /// The builder of [`AppModule`].
 pub type AppModuleBuilder = ModuleBuilder<AppModule>;
 
-/// The module's builder with every parameter set from `settings` and the
-/// opened pools (`writer`: see `seaorm::connect_writer`). Add overrides before `.build()`.
-pub fn module_builder(
-    settings: Settings,
-    connection: DatabaseConnection,
-    writer: Option<DatabaseConnection>,
-) -> Result<AppModuleBuilder, SettingsError> {
-    let currency = settings.currency()?;
-    let max_line_quantity = settings.max_line_quantity()?;
-    Ok(AppModule::builder()
-        .with_component_parameters::<LoadedSettings>(LoadedSettingsParameters { settings, currency })
-        .with_component_parameters::<SeaOrmDatabaseEngine>(SeaOrmDatabaseEngineParameters { connection, writer })
-        .with_component_parameters::<CartServiceImpl>(CartServiceImplParameters { max_line_quantity }))
+/// The container's builder over `storage`, with every parameter set from
+/// `settings`. The one line that chooses the storage:
+///
+/// ```ignore
+/// module_builder(settings, Arc::new(SeaOrmStorage::over(connection, writer).build())).build()
+/// module_builder(settings, InMemoryStorage::of(&store)).build()
+/// ```
+pub fn module_builder(settings: Settings, storage: Arc<dyn Storage>) -> AppModuleBuilder {
+    let max_line_quantity = settings.cart.max_line_quantity;
+    AppModule::builder(storage)
+        .with_component_parameters::<LoadedSettings>(LoadedSettingsParameters { settings })
+        .with_component_parameters::<CartServiceImpl>(CartServiceImplParameters { max_line_quantity })
 }

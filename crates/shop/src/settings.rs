@@ -7,7 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use config::{Config, Environment, File, FileFormat};
-use serde::Deserialize;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
 use shop_domain::{Currency, MaxLineQuantity};
 use shop_infrastructure::seaorm::DatabaseOptions;
 
@@ -100,8 +101,9 @@ impl DatabaseSettings {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShopSettings {
-    /// ISO 4217 code of the currency.
-    pub currency: String,
+    /// The currency, from its ISO 4217 code.
+    #[serde(deserialize_with = "currency")]
+    pub currency: Currency,
 }
 
 /// `[cart]`
@@ -109,7 +111,20 @@ pub struct ShopSettings {
 #[serde(deny_unknown_fields)]
 pub struct CartSettings {
     /// The per-line cap.
-    pub max_line_quantity: u32,
+    #[serde(deserialize_with = "max_line_quantity")]
+    pub max_line_quantity: MaxLineQuantity,
+}
+
+/// Settings are parsed into the domain's own types once, here; a value the
+/// domain refuses stops the start with the domain's reason.
+fn currency<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Currency, D::Error> {
+    Currency::new(&String::deserialize(deserializer)?).map_err(D::Error::custom)
+}
+
+fn max_line_quantity<'de, D: Deserializer<'de>>(deserializer: D) -> Result<MaxLineQuantity, D::Error> {
+    let max = u32::deserialize(deserializer)?;
+    MaxLineQuantity::new(max)
+        .ok_or_else(|| D::Error::custom(format!("must be between 1 and {}, got {max}", MaxLineQuantity::CEILING)))
 }
 
 /// `[log]`
@@ -214,8 +229,6 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), SettingsError> {
-        self.currency()?;
-        self.max_line_quantity()?;
         let db = &self.database;
         if !(db.is_postgres() || db.url.starts_with("sqlite:")) {
             return invalid("database.url", "must start with sqlite:, postgres:// or postgresql://");
@@ -246,20 +259,6 @@ impl Settings {
         }
         Ok(())
     }
-
-    /// The shop's currency.
-    pub fn currency(&self) -> Result<Currency, SettingsError> {
-        Currency::new(&self.shop.currency)
-            .map_err(|e| SettingsError::Invalid { key: "shop.currency", reason: e.to_string() })
-    }
-
-    /// The per-line cap.
-    pub fn max_line_quantity(&self) -> Result<MaxLineQuantity, SettingsError> {
-        MaxLineQuantity::new(self.cart.max_line_quantity).ok_or_else(|| SettingsError::Invalid {
-            key: "cart.max_line_quantity",
-            reason: format!("must be between 1 and {}", MaxLineQuantity::CEILING),
-        })
-    }
 }
 
 fn invalid(key: &'static str, reason: &str) -> Result<(), SettingsError> {
@@ -287,7 +286,7 @@ mod tests {
         assert_eq!(settings.server.host.to_string(), "127.0.0.1");
         assert_eq!(settings.database.url, "sqlite://shop.db?mode=rwc");
         assert!(settings.database.auto_migrate);
-        assert_eq!(settings.cart.max_line_quantity, 999);
+        assert_eq!(settings.cart.max_line_quantity.get(), 999);
         assert_eq!(settings.log.format, LogFormat::Pretty);
     }
 
@@ -298,7 +297,7 @@ mod tests {
                 .expect("valid");
         assert_eq!(settings.server.port, 9000);
         assert_eq!(settings.log.format, LogFormat::Json);
-        assert_eq!(settings.currency().map(|c| c.to_string()).ok(), Some("USD".to_owned()));
+        assert_eq!(settings.shop.currency.code(), "USD");
     }
 
     fn load_profile(profile: &str, vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {

@@ -1,13 +1,28 @@
 //! Cart use cases: create, read, change lines and delete carts.
+//!
+//! Every write takes the same general path: load the cart (and the product
+//! the change names), check the version the caller expects, apply the change
+//! with the domain's own method (`Cart::add`, `Cart::set_quantity`, …), save
+//! what changed. The save is a compare-and-set on the version: when another
+//! writer got there first, nothing is written and the loop makes the change
+//! again on the cart as it now is. The rules live in the domain; the
+//! repository only stores.
+//!
+//! Adds and sets first offer the change to the repository's optional one-step
+//! fast path (`CartRepository::add_in_one_step`); where the adapter has none,
+//! or declines, the general path runs and decides.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use shaku::{Component, Interface};
-use shop_domain::{Cart, CartChange, CartId, MaxLineQuantity, ProductId, Quantity, Version};
+use shop_domain::{Cart, CartId, LineChange, MaxLineQuantity, Product, ProductId, Quantity, Version};
 
-use crate::error::CartError;
-use crate::ports::{CartRepository, CartUpdate};
+use super::now;
+use crate::error::{
+    AddItemError, CartWriteError, GetCartError, ProductError, RemoveItemError, SetItemError, StorageError,
+};
+use crate::ports::{CartRepository, ProductRepository, Saved};
 
 /// The carts' use cases. Every write takes the version the caller expects
 /// (`If-Match`), or `None` to write whatever the version.
@@ -16,9 +31,9 @@ pub trait CartService: Interface {
     /// The per-line cap, for validating requests.
     fn max_line_quantity(&self) -> MaxLineQuantity;
     /// Creates an empty cart.
-    async fn create(&self) -> Result<Cart, CartError>;
+    async fn create(&self) -> Result<Cart, StorageError>;
     /// The cart with its lines and totals.
-    async fn get(&self, id: CartId) -> Result<Cart, CartError>;
+    async fn get(&self, id: CartId) -> Result<Cart, GetCartError>;
     /// Adds units of a product, to its line if it has one.
     async fn add_item(
         &self,
@@ -26,7 +41,7 @@ pub trait CartService: Interface {
         product_id: ProductId,
         quantity: Quantity,
         expected: Option<Version>,
-    ) -> Result<Cart, CartError>;
+    ) -> Result<Cart, AddItemError>;
     /// Sets a line's quantity; `None` (zero) removes the line.
     async fn set_item_quantity(
         &self,
@@ -34,47 +49,65 @@ pub trait CartService: Interface {
         product_id: ProductId,
         quantity: Option<Quantity>,
         expected: Option<Version>,
-    ) -> Result<Cart, CartError>;
+    ) -> Result<Cart, SetItemError>;
     /// Removes a line that must be in the cart.
     async fn remove_item(
         &self,
         id: CartId,
         product_id: ProductId,
         expected: Option<Version>,
-    ) -> Result<Cart, CartError>;
+    ) -> Result<Cart, RemoveItemError>;
     /// Removes every line.
-    async fn clear(&self, id: CartId, expected: Option<Version>) -> Result<Cart, CartError>;
+    async fn clear(&self, id: CartId, expected: Option<Version>) -> Result<Cart, CartWriteError>;
     /// Deletes the cart.
-    async fn delete(&self, id: CartId, expected: Option<Version>) -> Result<(), CartError>;
+    async fn delete(&self, id: CartId, expected: Option<Version>) -> Result<(), CartWriteError>;
 }
 
-/// [`CartService`] over a [`CartRepository`], with the cap from the settings.
+/// [`CartService`] over the cart and product repositories, with the cap from the settings.
 #[derive(Component)]
 #[shaku(interface = CartService)]
 pub struct CartServiceImpl {
     #[shaku(inject)]
     carts: Arc<dyn CartRepository>,
+    #[shaku(inject)]
+    products: Arc<dyn ProductRepository>,
     /// The per-line cap (`cart.max_line_quantity`).
     max_line_quantity: MaxLineQuantity,
 }
 
 impl CartServiceImpl {
-    async fn apply(
-        &self,
-        cart_id: CartId,
-        change: CartChange,
-        expected_version: Option<Version>,
-    ) -> Result<Cart, CartError> {
-        let update = CartUpdate {
-            cart_id,
-            change,
-            expected_version,
-            max_line_quantity: self.max_line_quantity,
-            now: super::now(),
+    /// The cart, if it exists and is at the `expected` version.
+    async fn load(&self, id: CartId, expected: Option<Version>) -> Result<Cart, CartWriteError> {
+        let cart = self.carts.get(id).await?.ok_or(CartWriteError::CartNotFound)?;
+        match expected {
+            Some(expected) if expected != cart.version => {
+                Err(CartWriteError::VersionMismatch { current: cart.version })
+            }
+            _ => Ok(cart),
+        }
+    }
+
+    /// Saves what one change did (`None`: nothing to write). `false` when
+    /// another writer got there first and nothing was written: the caller
+    /// then loads the cart again and redoes its change.
+    async fn saved(&self, cart: &Cart, change: Option<LineChange>) -> Result<bool, StorageError> {
+        let Some(change) = change else {
+            return Ok(true);
         };
-        let cart = self.carts.update(update).await?;
-        tracing::debug!(version = cart.version.0, "cart written");
-        Ok(cart)
+        let saved = self.carts.save(cart, change).await? == Saved::Done;
+        if saved {
+            tracing::debug!(version = cart.version.0, "cart written");
+        }
+        Ok(saved)
+    }
+
+    /// The product a change names; `None` if the catalog has no such product.
+    async fn product(&self, id: ProductId) -> Result<Option<Product>, StorageError> {
+        match self.products.get(id).await {
+            Ok(product) => Ok(Some(product)),
+            Err(ProductError::NotFound) => Ok(None),
+            Err(ProductError::Storage(err)) => Err(err),
+        }
     }
 }
 
@@ -85,16 +118,16 @@ impl CartService for CartServiceImpl {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn create(&self) -> Result<Cart, CartError> {
-        let cart = Cart::new(CartId::new_random(), super::now());
+    async fn create(&self) -> Result<Cart, StorageError> {
+        let cart = Cart::new(CartId::new_random(), now());
         self.carts.insert(&cart).await?;
         tracing::info!(cart_id = %cart.id.0, "cart created");
         Ok(cart)
     }
 
     #[tracing::instrument(level = "debug", skip(self), fields(cart_id = %id.0))]
-    async fn get(&self, id: CartId) -> Result<Cart, CartError> {
-        self.carts.get(id).await
+    async fn get(&self, id: CartId) -> Result<Cart, GetCartError> {
+        self.carts.get(id).await?.ok_or(GetCartError::NotFound)
     }
 
     #[tracing::instrument(level = "debug", skip(self), fields(cart_id = %id.0, product_id = %product_id.0))]
@@ -104,8 +137,22 @@ impl CartService for CartServiceImpl {
         product_id: ProductId,
         quantity: Quantity,
         expected: Option<Version>,
-    ) -> Result<Cart, CartError> {
-        self.apply(id, CartChange::Add { product_id, quantity }, expected).await
+    ) -> Result<Cart, AddItemError> {
+        let max = self.max_line_quantity;
+        // The fast path, where the adapter has one (CartRepository::add_in_one_step).
+        if expected.is_none()
+            && let Some(cart) = self.carts.add_in_one_step(id, product_id, quantity, max, now()).await?
+        {
+            return Ok(cart);
+        }
+        loop {
+            let mut cart = self.load(id, expected).await?;
+            let product = self.product(product_id).await?.ok_or(AddItemError::ProductNotFound)?;
+            let change = cart.add(&product, quantity, max, now())?;
+            if self.saved(&cart, Some(change)).await? {
+                return Ok(cart);
+            }
+        }
     }
 
     #[tracing::instrument(level = "debug", skip(self), fields(cart_id = %id.0, product_id = %product_id.0))]
@@ -115,8 +162,22 @@ impl CartService for CartServiceImpl {
         product_id: ProductId,
         quantity: Option<Quantity>,
         expected: Option<Version>,
-    ) -> Result<Cart, CartError> {
-        self.apply(id, CartChange::Set { product_id, quantity }, expected).await
+    ) -> Result<Cart, SetItemError> {
+        // The fast path, where the adapter has one (CartRepository::set_in_one_step).
+        if expected.is_none()
+            && let Some(quantity) = quantity
+            && let Some(cart) = self.carts.set_in_one_step(id, product_id, quantity, now()).await?
+        {
+            return Ok(cart);
+        }
+        loop {
+            let mut cart = self.load(id, expected).await?;
+            let product = self.product(product_id).await?.ok_or(SetItemError::ProductNotFound)?;
+            let change = cart.set_quantity(&product, quantity, now());
+            if self.saved(&cart, change).await? {
+                return Ok(cart);
+            }
+        }
     }
 
     #[tracing::instrument(level = "debug", skip(self), fields(cart_id = %id.0, product_id = %product_id.0))]
@@ -125,19 +186,35 @@ impl CartService for CartServiceImpl {
         id: CartId,
         product_id: ProductId,
         expected: Option<Version>,
-    ) -> Result<Cart, CartError> {
-        self.apply(id, CartChange::Remove { product_id }, expected).await
+    ) -> Result<Cart, RemoveItemError> {
+        loop {
+            let mut cart = self.load(id, expected).await?;
+            let change = cart.remove(product_id, now())?;
+            if self.saved(&cart, Some(change)).await? {
+                return Ok(cart);
+            }
+        }
     }
 
     #[tracing::instrument(level = "debug", skip(self), fields(cart_id = %id.0))]
-    async fn clear(&self, id: CartId, expected: Option<Version>) -> Result<Cart, CartError> {
-        self.apply(id, CartChange::Clear, expected).await
+    async fn clear(&self, id: CartId, expected: Option<Version>) -> Result<Cart, CartWriteError> {
+        loop {
+            let mut cart = self.load(id, expected).await?;
+            let change = cart.clear(now());
+            if self.saved(&cart, change).await? {
+                return Ok(cart);
+            }
+        }
     }
 
     #[tracing::instrument(level = "debug", skip(self), fields(cart_id = %id.0))]
-    async fn delete(&self, id: CartId, expected: Option<Version>) -> Result<(), CartError> {
-        self.carts.delete(id, expected).await?;
-        tracing::info!("cart deleted");
-        Ok(())
+    async fn delete(&self, id: CartId, expected: Option<Version>) -> Result<(), CartWriteError> {
+        loop {
+            let cart = self.load(id, expected).await?;
+            if self.carts.delete(&cart).await? == Saved::Done {
+                tracing::info!("cart deleted");
+                return Ok(());
+            }
+        }
     }
 }

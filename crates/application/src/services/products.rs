@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use shaku::{Component, Interface};
 use shop_domain::{NewProduct, Product, ProductId, ProductPatch};
 
+use super::now;
 use crate::error::ProductError;
 use crate::ports::{ProductCursor, ProductQuery, ProductRepository};
 
@@ -56,7 +57,7 @@ pub struct ProductServiceImpl {
 impl ProductService for ProductServiceImpl {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn create(&self, new: NewProduct) -> Result<Product, ProductError> {
-        let product = new.into_product(ProductId::new_random(), super::now());
+        let product = new.into_product(ProductId::new_random(), now());
         self.products.insert(&product).await?;
         tracing::info!(product_id = %product.id.0, "product created");
         Ok(product)
@@ -87,7 +88,7 @@ impl ProductService for ProductServiceImpl {
         if patch.is_empty() {
             return self.products.get(id).await;
         }
-        self.products.update(id, &patch, super::now()).await
+        self.products.update(id, &patch, now()).await
     }
 
     #[tracing::instrument(level = "debug", skip(self), fields(product_id = %id.0))]

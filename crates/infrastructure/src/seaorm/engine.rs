@@ -82,16 +82,8 @@ async fn open_pool(options: &DatabaseOptions, max_connections: u32) -> Result<Da
     Database::connect(connect).await
 }
 
-/// How the pool is doing, for metrics.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PoolStatus {
-    /// Open connections, busy or idle.
-    pub size: u32,
-    /// Open connections waiting for work.
-    pub idle: u32,
-}
-
-/// The database engine: the connection pools of the process.
+/// The database engine: the connection pools of the process (the original's
+/// `database_engine`).
 pub trait DatabaseEngine: Interface {
     /// The pooled connection (cheap to clone; clones share the pool).
     fn connection(&self) -> &DatabaseConnection;
@@ -99,26 +91,6 @@ pub trait DatabaseEngine: Interface {
     /// Where writes go: the one-connection writer pool on a SQLite file, else
     /// the main pool (see [`connect_writer`]).
     fn writer(&self) -> &DatabaseConnection;
-
-    /// The pool's current size and idle connections.
-    fn pool_status(&self) -> PoolStatus {
-        use sea_orm::DatabaseConnectionType as Pool;
-        let connection = self.connection();
-        // Matched on the variant: the pool getters panic on another backend
-        // (or on a disconnected placeholder, as in tests with in-memory adapters).
-        let (size, idle) = match &connection.inner {
-            Pool::SqlxPostgresPoolConnection(_) => {
-                let pool = connection.get_postgres_connection_pool();
-                (pool.size(), pool.num_idle())
-            }
-            Pool::SqlxSqlitePoolConnection(_) => {
-                let pool = connection.get_sqlite_connection_pool();
-                (pool.size(), pool.num_idle())
-            }
-            _ => (0, 0),
-        };
-        PoolStatus { size, idle: u32::try_from(idle).unwrap_or(u32::MAX) }
-    }
 }
 
 /// [`DatabaseEngine`] holding SeaORM pools; they are opened before the
@@ -142,8 +114,11 @@ impl DatabaseEngine for SeaOrmDatabaseEngine {
     }
 }
 
-/// Opens units of work on the engine: what adapters use instead of holding a
-/// connection themselves (SQLAlchemy's `sessionmaker`).
+/// The original's `session_factory` (SQLAlchemy's `sessionmaker`): what the
+/// repositories hold instead of a connection. It hands out the connection a
+/// statement should run on (the readers' pool or the writer) and opens
+/// transactions on the writer, so the choice of pool, and on a SQLite file
+/// the one-writer rule, live here and not in every repository.
 #[async_trait]
 pub trait SessionFactory: Interface {
     /// The connection for reads that are one statement.

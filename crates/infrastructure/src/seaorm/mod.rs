@@ -4,13 +4,15 @@
 mod carts;
 mod engine;
 mod entities;
+mod health;
 mod products;
 
 pub use carts::{SeaOrmCartRepository, SeaOrmCartRepositoryParameters};
 pub use engine::{
-    DatabaseEngine, DatabaseOptions, PoolStatus, SeaOrmDatabaseEngine, SeaOrmDatabaseEngineParameters,
-    SeaOrmSessionFactory, SeaOrmSessionFactoryParameters, SessionFactory, connect, connect_writer,
+    DatabaseEngine, DatabaseOptions, SeaOrmDatabaseEngine, SeaOrmDatabaseEngineParameters, SeaOrmSessionFactory,
+    SeaOrmSessionFactoryParameters, SessionFactory, connect, connect_writer,
 };
+pub use health::{SeaOrmStorageHealth, SeaOrmStorageHealthParameters};
 pub use products::{SeaOrmProductRepository, SeaOrmProductRepositoryParameters};
 
 use sea_orm::{DbErr, RuntimeErr};

@@ -5,17 +5,15 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use shaku_axum::Inject;
-use shop_application::CartError;
 use shop_application::services::CartService;
-use shop_domain::{Cart, CartId, MaxLineQuantity, ProductId, Quantity};
+use shop_domain::{Cart, CartId, Currency, MaxLineQuantity, ProductId, Quantity};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, IfMatch, IfMatchHeader};
-use super::input::{Fields, integer, string};
+use super::input::{Errors, Field, integer, string};
 use super::openapi::{
     MalformedRequest, NotFound, PayloadTooLarge, PreconditionFailed, UnsupportedMediaType, ValidationFailed,
 };
@@ -65,30 +63,49 @@ pub struct CartBody {
 }
 
 /// The optional body of `POST /api/v1/carts`: an object; its fields are ignored.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({}))]
 pub struct NewCartRequest {}
 
 /// The body of `POST /api/v1/carts/{cart_id}/items`.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"product_id": "8d0f3bd6-5f7a-4f0e-9a55-3a1e2b7c9d10", "quantity": 2}))]
-#[allow(dead_code)] // documents the body that `add_item_input` reads field by field
 pub struct AddItemRequest {
     /// A product of the catalog; an unknown one is a 422.
-    product_id: Uuid,
-    /// Units to add, 1 to the cap (999 by default); 1 if absent.
-    #[schema(minimum = 1, maximum = 999, default = 1, nullable = false)]
-    quantity: Option<u32>,
+    #[serde(default)]
+    #[schema(value_type = Uuid, required = true)]
+    product_id: Field,
+    /// Units to add, 1 to the cap (`cart.max_line_quantity`, 999 by default); 1 if absent.
+    #[serde(default)]
+    #[schema(value_type = u32, required = false, minimum = 1, default = 1)]
+    quantity: Field,
+}
+
+impl AddItemRequest {
+    fn validate(&self, max: MaxLineQuantity) -> Result<(ProductId, Quantity), ApiError> {
+        let mut errors = Errors::default();
+        let product_id = errors.check("product_id", self.product_id.required("product_id", product_id));
+        let quantity = errors.check("quantity", self.quantity.optional("quantity", |json| quantity(json, max)));
+        errors.finish(|| Some((product_id?, quantity?.unwrap_or(Quantity::ONE))))
+    }
 }
 
 /// The body of `PUT /api/v1/carts/{cart_id}/items/{product_id}`.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"quantity": 3}))]
-#[allow(dead_code)] // documents the body that `set_item_input` reads field by field
 pub struct SetQuantityRequest {
-    /// The line's new quantity, 0 to the cap; 0 removes the line.
-    #[schema(minimum = 0, maximum = 999)]
-    quantity: u32,
+    /// The line's new quantity, 0 to the cap (`cart.max_line_quantity`, 999 by default); 0 removes the line.
+    #[serde(default)]
+    #[schema(value_type = u32, required = true, minimum = 0)]
+    quantity: Field,
+}
+
+impl SetQuantityRequest {
+    fn validate(&self, max: MaxLineQuantity) -> Result<Option<Quantity>, ApiError> {
+        let mut errors = Errors::default();
+        let quantity = errors.check("quantity", self.quantity.required("quantity", |json| quantity_or_zero(json, max)));
+        errors.finish(|| quantity)
+    }
 }
 
 /// A cart response: the body and its `ETag`.
@@ -98,7 +115,7 @@ pub struct CartReply {
 }
 
 impl CartReply {
-    fn new(cart: Cart, settings: &dyn AppSettings) -> Self {
+    fn new(cart: Cart, currency: Currency) -> Self {
         let body = CartBody {
             id: cart.id.0,
             total_quantity: cart.total_quantity(),
@@ -114,7 +131,7 @@ impl CartReply {
                     name: line.name.into(), // moved last: the fields above borrow the line
                 })
                 .collect(),
-            currency: settings.currency().to_string(),
+            currency: currency.to_string(),
             version: cart.version.0,
             created_at: cart.created_at,
             updated_at: cart.updated_at,
@@ -135,7 +152,7 @@ impl IntoResponse for CartReply {
 }
 
 type Carts = Inject<AppModule, dyn CartService>;
-type Settings = Inject<AppModule, dyn AppSettings>;
+type Config = Inject<AppModule, dyn AppSettings>;
 
 /// Create an empty cart. No body, or `{}`.
 #[utoipa::path(
@@ -163,18 +180,16 @@ type Settings = Inject<AppModule, dyn AppSettings>;
 )]
 pub async fn create(
     carts: Carts,
-    settings: Settings,
-    body: Result<Option<Json<Value>>, axum::extract::rejection::JsonRejection>,
+    config: Config,
+    body: Option<ApiJson<Option<NewCartRequest>>>,
 ) -> Result<Response, ApiError> {
     // No body, `null` or an object (whose fields mean nothing yet).
-    if let Some(Json(body)) = body?
-        && !body.is_null()
-    {
-        Fields::of(&body)?;
+    if let Some(ApiJson(body)) = body {
+        body?;
     }
     let cart = carts.create().await?;
     let location = format!("/api/v1/carts/{}", cart.id.0);
-    let mut reply = CartReply::new(cart, &*settings);
+    let mut reply = CartReply::new(cart, config.currency());
     reply.status = StatusCode::CREATED;
     Ok(([(header::LOCATION, location)], reply).into_response())
 }
@@ -192,9 +207,9 @@ pub async fn create(
         (status = 404, response = NotFound),
     )
 )]
-pub async fn get(carts: Carts, settings: Settings, ApiPath(id): ApiPath<Uuid>) -> Result<CartReply, ApiError> {
+pub async fn get(carts: Carts, config: Config, ApiPath(id): ApiPath<Uuid>) -> Result<CartReply, ApiError> {
     let cart = carts.get(CartId(id)).await?;
-    Ok(CartReply::new(cart, &*settings))
+    Ok(CartReply::new(cart, config.currency()))
 }
 
 /// Add units of a product: a new line, or more on the line that holds it.
@@ -217,20 +232,16 @@ pub async fn get(carts: Carts, settings: Settings, ApiPath(id): ApiPath<Uuid>) -
 )]
 pub async fn add_item(
     carts: Carts,
-    settings: Settings,
+    config: Config,
     ApiPath(id): ApiPath<Uuid>,
     IfMatch(expected): IfMatch,
-    ApiJson(body): ApiJson<Value>,
+    ApiJson(body): ApiJson<AddItemRequest>,
 ) -> Result<CartReply, ApiError> {
     let id = CartId(id);
-    let input = add_item_input(&body, carts.max_line_quantity());
+    let input = body.and_then(|body| body.validate(carts.max_line_quantity()));
     let (product_id, quantity) = unless_cart_missing(&*carts, id, input).await?;
-    let cart = carts.add_item(id, product_id, quantity, expected).await.map_err(|err| match err {
-        // The product is named in the body, not the path: a 422, as API.md says.
-        CartError::ProductNotFound => ApiError::invalid_field("product_id", "no product has this id"),
-        other => other.into(),
-    })?;
-    Ok(CartReply::new(cart, &*settings))
+    let cart = carts.add_item(id, product_id, quantity, expected).await?;
+    Ok(CartReply::new(cart, config.currency()))
 }
 
 /// Set a line's quantity: creates the line if absent; 0 removes it.
@@ -257,16 +268,16 @@ pub async fn add_item(
 )]
 pub async fn set_item(
     carts: Carts,
-    settings: Settings,
+    config: Config,
     ApiPath((id, product_id)): ApiPath<(Uuid, Uuid)>,
     IfMatch(expected): IfMatch,
-    ApiJson(body): ApiJson<Value>,
+    ApiJson(body): ApiJson<SetQuantityRequest>,
 ) -> Result<CartReply, ApiError> {
     let id = CartId(id);
-    let input = set_item_input(&body, carts.max_line_quantity());
+    let input = body.and_then(|body| body.validate(carts.max_line_quantity()));
     let quantity = unless_cart_missing(&*carts, id, input).await?;
     let cart = carts.set_item_quantity(id, ProductId(product_id), quantity, expected).await?;
-    Ok(CartReply::new(cart, &*settings))
+    Ok(CartReply::new(cart, config.currency()))
 }
 
 /// Remove a product's line.
@@ -289,12 +300,12 @@ pub async fn set_item(
 )]
 pub async fn remove_item(
     carts: Carts,
-    settings: Settings,
+    config: Config,
     ApiPath((id, product_id)): ApiPath<(Uuid, Uuid)>,
     IfMatch(expected): IfMatch,
 ) -> Result<CartReply, ApiError> {
     let cart = carts.remove_item(CartId(id), ProductId(product_id), expected).await?;
-    Ok(CartReply::new(cart, &*settings))
+    Ok(CartReply::new(cart, config.currency()))
 }
 
 /// Empty the cart.
@@ -313,12 +324,12 @@ pub async fn remove_item(
 )]
 pub async fn clear(
     carts: Carts,
-    settings: Settings,
+    config: Config,
     ApiPath(id): ApiPath<Uuid>,
     IfMatch(expected): IfMatch,
 ) -> Result<CartReply, ApiError> {
     let cart = carts.clear(CartId(id), expected).await?;
-    Ok(CartReply::new(cart, &*settings))
+    Ok(CartReply::new(cart, config.currency()))
 }
 
 /// Delete the cart.
@@ -357,23 +368,14 @@ async fn unless_cart_missing<T>(
     input
 }
 
-fn add_item_input(body: &Value, max: MaxLineQuantity) -> Result<(ProductId, Quantity), ApiError> {
-    let mut fields = Fields::of(body)?;
-    let product_id = fields.required("product_id", parse_product_id);
-    let quantity =
-        fields.optional("quantity", |v| Quantity::new(integer("quantity", v)?, max).map_err(|e| e.to_string()));
-    let default = Quantity::new(1, max).ok();
-    fields.finish((|| Some((product_id?, quantity?.or(default)?)))())
+fn quantity(json: &str, max: MaxLineQuantity) -> Result<Quantity, String> {
+    Quantity::new(integer("quantity", json)?, max).map_err(|e| e.to_string())
 }
 
-fn set_item_input(body: &Value, max: MaxLineQuantity) -> Result<Option<Quantity>, ApiError> {
-    let mut fields = Fields::of(body)?;
-    let quantity =
-        fields.required("quantity", |v| Quantity::new_or_zero(integer("quantity", v)?, max).map_err(|e| e.to_string()));
-    fields.finish(quantity)
+fn quantity_or_zero(json: &str, max: MaxLineQuantity) -> Result<Option<Quantity>, String> {
+    Quantity::new_or_zero(integer("quantity", json)?, max).map_err(|e| e.to_string())
 }
 
-fn parse_product_id(value: &Value) -> Result<ProductId, String> {
-    let text = string("product_id", value)?;
-    Uuid::try_parse(text).map(ProductId).map_err(|_| "product_id must be a UUID".to_owned())
+fn product_id(json: &str) -> Result<ProductId, String> {
+    Uuid::try_parse(&string("product_id", json)?).map(ProductId).map_err(|_| "product_id must be a UUID".to_owned())
 }

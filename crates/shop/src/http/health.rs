@@ -3,8 +3,7 @@
 use axum::Json;
 use serde::Serialize;
 use shaku_axum::Inject;
-use shop_application::StorageError;
-use shop_infrastructure::seaorm::DatabaseEngine;
+use shop_application::ports::StorageHealth;
 
 use super::problem::ApiError;
 use crate::container::AppModule;
@@ -28,7 +27,7 @@ pub async fn live() -> Json<Status> {
     Json(Status { status: "ok" })
 }
 
-/// Readiness: 200 when the database answers, else 503.
+/// Readiness: 200 when the storage answers, else 503.
 #[utoipa::path(
     get,
     path = "/health/ready",
@@ -36,7 +35,7 @@ pub async fn live() -> Json<Status> {
     tag = "operations",
     responses((status = 200, description = "The database answers", body = Status))
 )]
-pub async fn ready(engine: Inject<AppModule, dyn DatabaseEngine>) -> Result<Json<Status>, ApiError> {
-    engine.connection().ping().await.map_err(|err| ApiError::Unavailable(StorageError::Unavailable(Box::new(err))))?;
+pub async fn ready(storage: Inject<AppModule, dyn StorageHealth>) -> Result<Json<Status>, ApiError> {
+    storage.ping().await?;
     Ok(Json(Status { status: "ok" }))
 }

@@ -10,7 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use shaku_axum::Inject;
-use shop_infrastructure::seaorm::DatabaseEngine;
+use shop_application::ports::StorageHealth;
 
 use crate::container::AppModule;
 
@@ -56,9 +56,10 @@ pub async fn track(request: Request, next: Next) -> Response {
     tag = "operations",
     responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain; version=0.0.4", body = String))
 )]
-pub async fn render(engine: Inject<AppModule, dyn DatabaseEngine>) -> impl IntoResponse {
-    let pool = engine.pool_status();
-    metrics::gauge!("db_pool_connections").set(f64::from(pool.size));
-    metrics::gauge!("db_pool_idle_connections").set(f64::from(pool.idle));
+pub async fn render(storage: Inject<AppModule, dyn StorageHealth>) -> impl IntoResponse {
+    if let Some(pool) = storage.pool() {
+        metrics::gauge!("db_pool_connections").set(f64::from(pool.size));
+        metrics::gauge!("db_pool_idle_connections").set(f64::from(pool.idle));
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], recorder().render())
 }

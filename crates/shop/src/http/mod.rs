@@ -27,9 +27,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::container::AppModule;
+use crate::container::{AppModule, AppSettings};
 use openapi::ApiDoc;
 use problem::ApiError;
+use shaku::HasComponent;
+use shop_domain::MaxLineQuantity;
 
 /// The largest accepted request body: 64 KiB.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -50,16 +52,18 @@ fn documented_routes() -> OpenApiRouter<Arc<AppModule>> {
         .routes(routes!(serve_openapi))
 }
 
-/// The routes and their complete OpenAPI description.
-fn routes_and_description() -> (Router<Arc<AppModule>>, utoipa::openapi::OpenApi) {
+/// The routes and their complete OpenAPI description, for a line cap of `max`.
+fn routes_and_description(max: MaxLineQuantity) -> (Router<Arc<AppModule>>, utoipa::openapi::OpenApi) {
     let (routes, mut document) = documented_routes().split_for_parts();
     openapi::Shared.modify(&mut document);
+    openapi::LineQuantityCap(max).modify(&mut document);
     (routes, document)
 }
 
-/// The OpenAPI description of the service, as `GET /openapi.json` serves it.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes_and_description().1
+/// The OpenAPI description of the service, as `GET /openapi.json` serves it
+/// with `cart.max_line_quantity` = `max`.
+pub fn openapi(max: MaxLineQuantity) -> utoipa::openapi::OpenApi {
+    routes_and_description(max).1
 }
 
 /// The OpenAPI 3.1 description of every endpoint.
@@ -78,7 +82,8 @@ async fn serve_openapi(
 
 /// The service's router over a built container.
 pub fn router(module: Arc<AppModule>, request_timeout: Duration) -> Router {
-    let (routes, document) = routes_and_description();
+    let settings: &dyn AppSettings = module.resolve_ref();
+    let (routes, document) = routes_and_description(settings.settings().cart.max_line_quantity);
     routes
         .merge(SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::from("/openapi.json")))
         .fallback(|| async { ApiError::NotFound("no such resource") })

@@ -3,8 +3,10 @@
 //! documented one; this module holds the document's fixed parts and adds what
 //! every operation shares.
 
+use shop_domain::MaxLineQuantity;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::Schema;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToResponse};
@@ -90,6 +92,25 @@ fn request_id_header() -> utoipa::openapi::header::Header {
         .schema(Some(utoipa::openapi::schema::Object::with_type(utoipa::openapi::schema::Type::String)))
         .description(Some("The request's id: the client's, or a new UUID"))
         .build()
+}
+
+/// The cap of a line is a setting (`cart.max_line_quantity`): the bodies
+/// that carry a quantity state the configured one as their `maximum`.
+pub struct LineQuantityCap(pub MaxLineQuantity);
+
+impl Modify for LineQuantityCap {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        for body in ["AddItemRequest", "SetQuantityRequest"] {
+            if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(body)
+                && let Some(RefOr::T(Schema::Object(quantity))) = object.properties.get_mut("quantity")
+            {
+                quantity.maximum = Some(self.0.get().into());
+            }
+        }
+    }
 }
 
 /// What every operation shares: `x-request-id` both ways, 500 and 503, and the

@@ -5,8 +5,9 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use shop_application::{CartError, ProductError, StorageError};
-use shop_domain::CartRuleError;
+use shop_application::{
+    AddItemError, CartWriteError, GetCartError, ProductError, RemoveItemError, SetItemError, StorageError,
+};
 
 /// One offending field of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -200,17 +201,50 @@ impl From<ProductError> for ApiError {
     }
 }
 
-impl From<CartError> for ApiError {
-    fn from(err: CartError) -> Self {
+impl From<GetCartError> for ApiError {
+    fn from(err: GetCartError) -> Self {
         match err {
-            CartError::CartNotFound => Self::NotFound("no cart has this id"),
-            CartError::ProductNotFound => Self::NotFound("no product has this id"),
-            CartError::Rule(CartRuleError::LineNotFound) => Self::NotFound("the product is not in the cart"),
-            CartError::Rule(rule @ CartRuleError::LineQuantityExceeded { .. }) => {
-                Self::invalid_field("quantity", rule.to_string())
-            }
-            CartError::VersionMismatch { current } => Self::PreconditionFailed { current: current.0 },
-            CartError::Storage(err) => err.into(),
+            GetCartError::NotFound => Self::NotFound("no cart has this id"),
+            GetCartError::Storage(err) => err.into(),
+        }
+    }
+}
+
+impl From<CartWriteError> for ApiError {
+    fn from(err: CartWriteError) -> Self {
+        match err {
+            CartWriteError::CartNotFound => Self::NotFound("no cart has this id"),
+            CartWriteError::VersionMismatch { current } => Self::PreconditionFailed { current: current.0 },
+            CartWriteError::Storage(err) => err.into(),
+        }
+    }
+}
+
+impl From<AddItemError> for ApiError {
+    fn from(err: AddItemError) -> Self {
+        match err {
+            AddItemError::Cart(err) => err.into(),
+            // The product is named in the body, not the path: a 422, as the contract says.
+            AddItemError::ProductNotFound => Self::invalid_field("product_id", "no product has this id"),
+            AddItemError::LineQuantityExceeded(rule) => Self::invalid_field("quantity", rule.to_string()),
+        }
+    }
+}
+
+impl From<SetItemError> for ApiError {
+    fn from(err: SetItemError) -> Self {
+        match err {
+            SetItemError::Cart(err) => err.into(),
+            SetItemError::ProductNotFound => Self::NotFound("no product has this id"),
+        }
+    }
+}
+
+impl From<RemoveItemError> for ApiError {
+    fn from(err: RemoveItemError) -> Self {
+        match err {
+            RemoveItemError::Cart(err) => err.into(),
+            RemoveItemError::LineNotFound(_) => Self::NotFound("the product is not in the cart"),
         }
     }
 }

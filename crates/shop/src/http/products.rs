@@ -7,17 +7,16 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use shaku_axum::Inject;
 use shop_application::ports::ProductCursor;
 use shop_application::services::{ListProducts, ProductService};
-use shop_domain::{Description, NewProduct, Price, Product, ProductId, ProductName, ProductPatch};
+use shop_domain::{Currency, Description, NewProduct, Price, Product, ProductId, ProductName, ProductPatch};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::auth::CatalogAdmin;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::input::{Fields, integer, string};
+use super::input::{Errors, Field, integer, string};
 use super::openapi::{
     MalformedRequest, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed,
 };
@@ -49,45 +48,69 @@ pub struct ProductBody {
 }
 
 /// The body of `POST /api/v1/products`.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"name": "Green tea", "description": "Sencha, 100 g", "price": 450}))]
-#[allow(dead_code)] // documents the body that `new_product` reads field by field
 pub struct NewProductRequest {
     /// Surrounding white space is trimmed; then 1 to 200 characters.
-    #[schema(min_length = 1, max_length = 200)]
-    name: String,
+    #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200)]
+    name: Field,
     /// At most 2000 characters; null or absent for none.
-    #[schema(max_length = 2000)]
-    description: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, required = false, max_length = 2000)]
+    description: Field,
     /// An integer in minor units: `19.99` or `"450"` are refused (`450.0` is 450).
-    #[schema(minimum = 0, maximum = 1_000_000_000)]
-    price: i64,
+    #[serde(default)]
+    #[schema(value_type = i64, required = true, minimum = 0, maximum = 1_000_000_000)]
+    price: Field,
+}
+
+impl NewProductRequest {
+    fn validate(&self) -> Result<NewProduct, ApiError> {
+        let mut errors = Errors::default();
+        let name = errors.check("name", self.name.required("name", name));
+        let description = errors.check("description", self.description.nullable(description));
+        let price = errors.check("price", self.price.required("price", price));
+        errors.finish(|| Some(NewProduct { name: name?, description: description?.flatten(), price: price? }))
+    }
 }
 
 /// The body of `PATCH /api/v1/products/{product_id}`: any of the fields; `{}` changes nothing.
-#[derive(Debug, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"price": 500, "description": null}))]
-#[allow(dead_code)] // documents the body that `product_patch` reads field by field
 pub struct ProductPatchRequest {
     /// A new name; null is refused.
-    #[schema(min_length = 1, max_length = 200, nullable = false)]
-    name: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 200)]
+    name: Field,
     /// A new description; null clears it.
-    #[schema(max_length = 2000)]
-    description: Option<Option<String>>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, required = false, max_length = 2000)]
+    description: Field,
     /// A new price; null is refused.
-    #[schema(minimum = 0, maximum = 1_000_000_000, nullable = false)]
-    price: Option<i64>,
+    #[serde(default)]
+    #[schema(value_type = i64, required = false, minimum = 0, maximum = 1_000_000_000)]
+    price: Field,
+}
+
+impl ProductPatchRequest {
+    fn validate(&self) -> Result<ProductPatch, ApiError> {
+        let mut errors = Errors::default();
+        let name = errors.check("name", self.name.optional("name", name));
+        let description = errors.check("description", self.description.nullable(description));
+        let price = errors.check("price", self.price.optional("price", price));
+        errors.finish(|| Some(ProductPatch { name: name?, description: description?, price: price? }))
+    }
 }
 
 impl ProductBody {
-    fn new(product: Product, settings: &dyn AppSettings) -> Self {
+    fn new(product: Product, currency: Currency) -> Self {
         Self {
             id: product.id.0,
             name: product.name.into(),
             description: product.description.map(String::from),
             price: product.price.minor_units(),
-            currency: settings.currency().to_string(),
+            currency: currency.to_string(),
             created_at: product.created_at,
             updated_at: product.updated_at,
         }
@@ -105,7 +128,7 @@ pub struct ProductPageBody {
 }
 
 type Products = Inject<AppModule, dyn ProductService>;
-type Settings = Inject<AppModule, dyn AppSettings>;
+type Config = Inject<AppModule, dyn AppSettings>;
 
 /// Create a product.
 #[utoipa::path(
@@ -133,13 +156,12 @@ type Settings = Inject<AppModule, dyn AppSettings>;
 pub async fn create(
     _admin: CatalogAdmin,
     products: Products,
-    settings: Settings,
-    ApiJson(body): ApiJson<Value>,
+    config: Config,
+    ApiJson(body): ApiJson<NewProductRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let new = new_product(&body)?;
-    let product = products.create(new).await?;
+    let product = products.create(body?.validate()?).await?;
     let location = format!("/api/v1/products/{}", product.id.0);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(ProductBody::new(product, &*settings))))
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(ProductBody::new(product, config.currency()))))
 }
 
 /// Read a product.
@@ -157,11 +179,11 @@ pub async fn create(
 )]
 pub async fn get(
     products: Products,
-    settings: Settings,
+    config: Config,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<ProductBody>, ApiError> {
     let product = products.get(ProductId(id)).await?;
-    Ok(Json(ProductBody::new(product, &*settings)))
+    Ok(Json(ProductBody::new(product, config.currency())))
 }
 
 /// Query parameters of the listing.
@@ -191,7 +213,7 @@ pub struct ListParams {
 )]
 pub async fn list(
     products: Products,
-    settings: Settings,
+    config: Config,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<ProductPageBody>, ApiError> {
     let limit = params.limit.unwrap_or(20);
@@ -202,7 +224,7 @@ pub async fn list(
     let name_contains = params.q.filter(|q| !q.is_empty());
     let page = products.list(ListProducts { after, name_contains, limit }).await?;
     Ok(Json(ProductPageBody {
-        items: page.items.into_iter().map(|p| ProductBody::new(p, &*settings)).collect(),
+        items: page.items.into_iter().map(|p| ProductBody::new(p, config.currency())).collect(),
         next_cursor: page.next.map(encode_cursor),
     }))
 }
@@ -229,13 +251,12 @@ pub async fn list(
 pub async fn update(
     _admin: CatalogAdmin,
     products: Products,
-    settings: Settings,
+    config: Config,
     ApiPath(id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<Value>,
+    ApiJson(body): ApiJson<ProductPatchRequest>,
 ) -> Result<Json<ProductBody>, ApiError> {
-    let patch = product_patch(&body)?;
-    let product = products.update(ProductId(id), patch).await?;
-    Ok(Json(ProductBody::new(product, &*settings)))
+    let product = products.update(ProductId(id), body?.validate()?).await?;
+    Ok(Json(ProductBody::new(product, config.currency())))
 }
 
 /// Delete a product; it leaves every cart that held it.
@@ -262,42 +283,17 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn new_product(body: &Value) -> Result<NewProduct, ApiError> {
-    let mut fields = Fields::of(body)?;
-    let name = fields.required("name", parse_name);
-    let description = fields.optional("description", parse_description);
-    let price = fields.required("price", parse_price);
-    fields.finish((|| Some(NewProduct { name: name?, description: description?.flatten(), price: price? }))())
+fn name(json: &str) -> Result<ProductName, String> {
+    ProductName::new(&string("name", json)?).map_err(|e| e.to_string())
 }
 
-fn product_patch(body: &Value) -> Result<ProductPatch, ApiError> {
-    let mut fields = Fields::of(body)?;
-    let not_null = |name: &'static str| {
-        move |value: &Value| {
-            if value.is_null() { Err(format!("{name} must not be null")) } else { Ok(()) }
-        }
-    };
-    let name = fields.optional("name", |v| not_null("name")(v).and_then(|()| parse_name(v)));
-    let description = fields.optional("description", parse_description);
-    let price = fields.optional("price", |v| not_null("price")(v).and_then(|()| parse_price(v)));
-    fields.finish((|| Some(ProductPatch { name: name?, description: description?, price: price? }))())
+fn description(json: &str) -> Result<Description, String> {
+    Description::new(&string("description", json)?).map_err(|e| e.to_string())
 }
 
-fn parse_name(value: &Value) -> Result<ProductName, String> {
-    ProductName::new(string("name", value)?).map_err(|e| e.to_string())
-}
-
-/// `null` clears the description.
-fn parse_description(value: &Value) -> Result<Option<Description>, String> {
-    if value.is_null() {
-        return Ok(None);
-    }
-    Description::new(string("description", value)?).map(Some).map_err(|e| e.to_string())
-}
-
-fn parse_price(value: &Value) -> Result<Price, String> {
+fn price(json: &str) -> Result<Price, String> {
     let message = || format!("price must be an integer between {} and {}", Price::MIN, Price::MAX);
-    Price::new(integer("price", value).map_err(|_| message())?).map_err(|_| message())
+    Price::new(integer("price", json).map_err(|_| message())?).map_err(|_| message())
 }
 
 /// The opaque cursor: the position's creation time (µs) and id, base64url.

@@ -1,0 +1,174 @@
+//! [`CartRepository`] on SeaORM: it stores what the domain decided.
+//!
+//! - Reading a cart is one query: the cart joined with its lines and the
+//!   products' live names and prices ([`sql::cart_read`], decoded by [`rows`]).
+//! - Saving a change is one transaction: a compare-and-set on the cart's
+//!   version (`UPDATE carts … WHERE id = $id AND version = $previous`), then
+//!   the one line statement the change needs. The row the `UPDATE` matched
+//!   stays locked until the commit, so a concurrent save of the same cart
+//!   waits, then finds the version moved and writes nothing: `Saved::Stale`.
+//! - [`fast_path`]: on PostgreSQL, an add or a set in one statement.
+
+mod fast_path;
+mod rows;
+mod sql;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, SqlErr, Statement};
+use shaku::Component;
+use shop_application::StorageError;
+use shop_application::ports::{CartRepository, Saved};
+use shop_domain::{Cart, CartId, LineChange, MaxLineQuantity, ProductId, Quantity, Version};
+
+use super::engine::SessionFactory;
+use super::entities::{cart, cart_line};
+use super::storage_error;
+
+/// Carts in the `carts` and `product_cart_association` tables.
+#[derive(Component)]
+#[shaku(interface = CartRepository)]
+pub struct SeaOrmCartRepository {
+    #[shaku(inject)]
+    sessions: Arc<dyn SessionFactory>,
+}
+
+#[async_trait]
+impl CartRepository for SeaOrmCartRepository {
+    async fn insert(&self, new: &Cart) -> Result<(), StorageError> {
+        let row = cart::ActiveModel {
+            id: Set(new.id.0),
+            version: Set(version_to_db(new.version)),
+            created_at: Set(new.created_at),
+            updated_at: Set(new.updated_at),
+        };
+        cart::Entity::insert(row).exec_without_returning(self.sessions.writer()).await.map_err(storage_error)?;
+        Ok(())
+    }
+
+    async fn get(&self, id: CartId) -> Result<Option<Cart>, StorageError> {
+        read_cart(self.sessions.connection(), id).await
+    }
+
+    async fn save(&self, cart: &Cart, change: LineChange) -> Result<Saved, StorageError> {
+        let txn = self.sessions.begin().await.map_err(storage_error)?;
+        let saved = match compare_and_set_version(&txn, cart).await {
+            Ok(true) => write_line(&txn, cart, change).await,
+            Ok(false) => Ok(Saved::Stale),
+            Err(err) => Err(err),
+        };
+        if let Ok(Saved::Done) = saved {
+            txn.commit().await.map_err(storage_error)?;
+        } else if let Err(err) = txn.rollback().await {
+            // Nothing was committed either way; the pool discards a broken connection.
+            tracing::debug!(error = %err, "rolling back a cart save failed");
+        }
+        saved.map_err(storage_error)
+    }
+
+    async fn delete(&self, cart: &Cart) -> Result<Saved, StorageError> {
+        let deleted = cart::Entity::delete_many()
+            .filter(cart::Column::Id.eq(cart.id.0))
+            .filter(cart::Column::Version.eq(version_to_db(cart.version)))
+            .exec(self.sessions.writer())
+            .await
+            .map_err(storage_error)?;
+        Ok(if deleted.rows_affected == 1 { Saved::Done } else { Saved::Stale })
+    }
+
+    async fn add_in_one_step(
+        &self,
+        cart_id: CartId,
+        product_id: ProductId,
+        quantity: Quantity,
+        max: MaxLineQuantity,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Cart>, StorageError> {
+        fast_path::add(self.sessions.writer(), cart_id, product_id, quantity, max, now).await
+    }
+
+    async fn set_in_one_step(
+        &self,
+        cart_id: CartId,
+        product_id: ProductId,
+        quantity: Quantity,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Cart>, StorageError> {
+        fast_path::set(self.sessions.writer(), cart_id, product_id, quantity, now).await
+    }
+}
+
+/// `UPDATE carts SET version = $new, updated_at = $now WHERE id = $id AND version = $new - 1`:
+/// false if no row matched (the cart moved on, or is gone).
+async fn compare_and_set_version(db: &impl ConnectionTrait, cart: &Cart) -> Result<bool, DbErr> {
+    use cart::Column;
+    let previous = cart
+        .version
+        .0
+        .checked_sub(1)
+        .map(Version)
+        .ok_or_else(|| DbErr::Custom(format!("cart {} at version 0 has no change to save", cart.id.0)))?;
+    let result = cart::Entity::update_many()
+        .col_expr(Column::Version, Expr::val(version_to_db(cart.version)))
+        .col_expr(Column::UpdatedAt, Expr::val(cart.updated_at))
+        .filter(Column::Id.eq(cart.id.0))
+        .filter(Column::Version.eq(version_to_db(previous)))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// The one statement that stores the line `change` names, as `cart` has it.
+/// A foreign key refusing the line (its product was deleted meanwhile) is
+/// `Stale`: loading again tells the service the product is gone.
+async fn write_line(db: &impl ConnectionTrait, cart: &Cart, change: LineChange) -> Result<Saved, DbErr> {
+    use cart_line::{Column, Entity as Lines};
+    let cart_id = cart.id.0;
+    let written = match change {
+        LineChange::Put(product_id) => {
+            let line = cart.line(product_id).ok_or_else(|| {
+                DbErr::Custom(format!("cart {cart_id} has no line for product {} to store", product_id.0))
+            })?;
+            let row = cart_line::ActiveModel {
+                cart_id: Set(cart_id),
+                product_id: Set(product_id.0),
+                quantity: Set(quantity_to_db(line.quantity)),
+                added_at: Set(line.added_at),
+            };
+            let upsert =
+                OnConflict::columns([Column::CartId, Column::ProductId]).update_column(Column::Quantity).to_owned();
+            Lines::insert(row).on_conflict(upsert).exec_without_returning(db).await.map(drop)
+        }
+        LineChange::Removed(product_id) => Lines::delete_many()
+            .filter(Column::CartId.eq(cart_id))
+            .filter(Column::ProductId.eq(product_id.0))
+            .exec(db)
+            .await
+            .map(drop),
+        LineChange::Cleared => Lines::delete_many().filter(Column::CartId.eq(cart_id)).exec(db).await.map(drop),
+    };
+    match written {
+        Ok(()) => Ok(Saved::Done),
+        Err(err) if matches!(err.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))) => Ok(Saved::Stale),
+        Err(err) => Err(err),
+    }
+}
+
+/// The cart with its lines, names and prices: one query.
+async fn read_cart(db: &impl ConnectionTrait, id: CartId) -> Result<Option<Cart>, StorageError> {
+    let backend = db.get_database_backend();
+    let statement = Statement::from_sql_and_values(backend, sql::cart_read(backend), [id.0.into()]);
+    rows::to_cart(&db.query_all_raw(statement).await.map_err(storage_error)?)
+}
+
+fn quantity_to_db(quantity: Quantity) -> i32 {
+    // A quantity is at most MaxLineQuantity::CEILING (1 000 000): it fits.
+    i32::try_from(quantity.get()).unwrap_or(i32::MAX)
+}
+
+fn version_to_db(version: Version) -> i64 {
+    i64::try_from(version.0).unwrap_or(i64::MAX)
+}
