@@ -142,7 +142,7 @@ pub type AppModuleBuilder = ModuleBuilder<AppModule>;
 /// The container's builder over `storage`, with every parameter set from
 /// `settings`. The one line that chooses the storage:
 ///
-/// ```ignore
+/// ```text
 /// module_builder(settings, Arc::new(SeaOrmStorage::over(connection, writer).build())).build()
 /// module_builder(settings, InMemoryStorage::of(&store)).build()
 /// ```
