@@ -6,8 +6,6 @@ mod carts;
 mod extract;
 mod health;
 mod input;
-#[cfg(test)]
-mod mapping_tests;
 mod metrics;
 mod openapi;
 mod problem;

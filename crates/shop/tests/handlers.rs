@@ -1,4 +1,5 @@
-//! The HTTP mapping over stub services: what each handler passes to its
+//! The handlers over stub services, the way hexarch tests its handlers: the
+//! HTTP mapping alone, what each handler passes to its
 //! service, and how each answer or error of a service becomes a response.
 //! No storage is involved: the container's in-memory store is switched off,
 //! so a handler that reached past its service would answer 503.
@@ -22,8 +23,8 @@ use shop_infrastructure::in_memory::InMemoryStore;
 use tower::ServiceExt;
 use uuid::Uuid;
 
-use crate::container::{InMemoryStorage, module_builder};
-use crate::settings::Settings;
+use shop::container::{InMemoryStorage, module_builder};
+use shop::settings::Settings;
 
 /// What the stub services answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,7 +213,7 @@ fn router(stub: &Stub) -> axum::Router {
         .with_component_override::<dyn CartService>(Box::new(stub.clone()))
         .with_component_override::<dyn ProductService>(Box::new(stub.clone()))
         .build();
-    super::router(Arc::new(module), std::time::Duration::from_secs(5))
+    shop::http::router(Arc::new(module), std::time::Duration::from_secs(5))
 }
 
 struct Reply {
