@@ -649,7 +649,7 @@ async fn statements_per_request(database: TestDatabase) {
     let mut connection = database.connect().await;
     count_on(&mut connection);
     let mut writer =
-        shop_infrastructure::seaorm::connect_writer(&database.settings.database.options()).await.expect("writer");
+        shop_infrastructure::seaorm::connect_writer(&database.settings.database_options()).await.expect("writer");
     if let Some(writer) = writer.as_mut() {
         count_on(writer);
     }

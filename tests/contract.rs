@@ -16,6 +16,7 @@ use chrono::{DateTime, Duration, SubsecRound, Utc};
 use shaku::HasComponent;
 use shop::container::{InMemoryStorage, SeaOrmStorage, Storage, module_builder};
 use shop::settings::Settings;
+use shop_application::idempotency::Completion;
 use shop_application::ports::{CartRepository, ProductCursor, ProductQuery, ProductRepository, Saved};
 use shop_application::services::{CartService, ProductService};
 use shop_application::{
@@ -68,7 +69,7 @@ async fn in_memory() -> Option<Backend> {
 /// The real SeaORM storage over `database`, migrated; with `general_path_only`,
 /// its cart repository's fast path taken away.
 async fn sea_orm(database: TestDatabase, general_path_only: bool) -> Backend {
-    let options = database.settings.database.options();
+    let options = database.settings.database_options();
     let connection = database.connect().await;
     let writer = shop_infrastructure::seaorm::connect_writer(&options).await.expect("writer pool");
     let mut storage = SeaOrmStorage::over(connection.clone(), writer.clone());
@@ -97,14 +98,19 @@ struct GeneralPathOnly(Arc<dyn CartRepository>);
 
 #[async_trait]
 impl CartRepository for GeneralPathOnly {
-    async fn insert(&self, cart: &Cart) -> Result<(), StorageError> {
-        self.0.insert(cart).await
+    async fn insert(&self, cart: &Cart, completion: Option<&Completion>) -> Result<(), StorageError> {
+        self.0.insert(cart, completion).await
     }
     async fn get(&self, id: CartId) -> Result<Option<Cart>, StorageError> {
         self.0.get(id).await
     }
-    async fn save(&self, cart: &Cart, change: LineChange) -> Result<Saved, StorageError> {
-        self.0.save(cart, change).await
+    async fn save(
+        &self,
+        cart: &Cart,
+        change: LineChange,
+        completion: Option<&Completion>,
+    ) -> Result<Saved, StorageError> {
+        self.0.save(cart, change, completion).await
     }
     async fn delete(&self, cart: &Cart) -> Result<Saved, StorageError> {
         self.0.delete(cart).await
@@ -175,13 +181,13 @@ fn product(name: &str, price: i64, created_at: DateTime<Utc>) -> Product {
 
 async fn stored_product(backend: &Backend, name: &str, price: i64) -> Product {
     let product = product(name, price, now());
-    backend.products.insert(&product).await.expect("insert product");
+    backend.products.insert(&product, None).await.expect("insert product");
     product
 }
 
 async fn stored_cart(backend: &Backend) -> Cart {
     let cart = Cart::new(CartId::new_random(), now());
-    backend.carts.insert(&cart).await.expect("insert cart");
+    backend.carts.insert(&cart, None).await.expect("insert cart");
     cart
 }
 
@@ -233,8 +239,8 @@ async fn product_delete_cascades_to_cart_lines(backend: Backend) {
     let cake = stored_product(&backend, "Cake", 300).await;
     let cart = stored_cart(&backend).await;
     let carts = backend.carts();
-    carts.add_item(cart.id, tea.id, qty(1), None).await.expect("add tea");
-    carts.add_item(cart.id, cake.id, qty(2), None).await.expect("add cake");
+    carts.add_item(cart.id, tea.id, qty(1), None, None).await.expect("add tea");
+    carts.add_item(cart.id, cake.id, qty(2), None, None).await.expect("add cake");
     backend.products.delete(tea.id).await.expect("deleted");
     assert!(matches!(backend.products.get(tea.id).await, Err(ProductError::NotFound)));
     let cart = read(&backend, cart.id).await;
@@ -249,7 +255,7 @@ async fn product_listing_is_ordered_and_pages_by_keyset(backend: Backend) {
         // Two products share a creation time: the id breaks the tie.
         let at = t0 + Duration::milliseconds([0, 1, 1, 2, 3][i]);
         let product = product(name, 100, at);
-        backend.products.insert(&product).await.expect("insert");
+        backend.products.insert(&product, None).await.expect("insert");
         expected.push(product);
     }
     expected.sort_by_key(|p| (p.created_at, p.id));
@@ -306,7 +312,7 @@ async fn saving_stores_each_kind_of_change(backend: Backend) {
     expected.push(cart.clone());
     let mut previous = read(&backend, cart.id).await;
     for (change, after) in changes.into_iter().zip(expected) {
-        assert_eq!(backend.carts.save(&after, change).await.expect("saved"), Saved::Done, "{change:?}");
+        assert_eq!(backend.carts.save(&after, change, None).await.expect("saved"), Saved::Done, "{change:?}");
         let stored = read(&backend, cart.id).await;
         assert_eq!(stored, after, "{change:?} stored as the cart has it");
         assert_eq!(stored.version, previous.version.next());
@@ -323,22 +329,22 @@ async fn a_stale_save_writes_nothing(backend: Backend) {
     let (mut first, mut second) = (cart.clone(), cart.clone());
     let first_change = first.add(&tea, qty(1), max, now()).expect("fits");
     let second_change = second.add(&cake, qty(1), max, now()).expect("fits");
-    assert_eq!(backend.carts.save(&first, first_change).await.expect("saved"), Saved::Done);
-    assert_eq!(backend.carts.save(&second, second_change).await.expect("answered"), Saved::Stale);
+    assert_eq!(backend.carts.save(&first, first_change, None).await.expect("saved"), Saved::Done);
+    assert_eq!(backend.carts.save(&second, second_change, None).await.expect("answered"), Saved::Stale);
     assert_eq!(read(&backend, cart.id).await, first);
 
     // A line whose product was deleted meanwhile is not stored.
     let mut racing = first.clone();
     let change = racing.add(&cake, qty(1), max, now()).expect("fits");
     backend.products.delete(cake.id).await.expect("deleted");
-    assert_eq!(backend.carts.save(&racing, change).await.expect("answered"), Saved::Stale);
+    assert_eq!(backend.carts.save(&racing, change, None).await.expect("answered"), Saved::Stale);
     assert_eq!(read(&backend, cart.id).await, first);
 
     // Nor is a change of a cart deleted meanwhile.
     let mut gone = first.clone();
     let change = gone.add(&tea, qty(1), max, now()).expect("fits");
     assert_eq!(backend.carts.delete(&first).await.expect("deleted"), Saved::Done);
-    assert_eq!(backend.carts.save(&gone, change).await.expect("answered"), Saved::Stale);
+    assert_eq!(backend.carts.save(&gone, change, None).await.expect("answered"), Saved::Stale);
     assert!(backend.carts.get(cart.id).await.expect("a read").is_none());
 }
 
@@ -347,7 +353,7 @@ async fn deleting_is_a_compare_and_set(backend: Backend) {
     let loaded = stored_cart(&backend).await;
     let mut changed = loaded.clone();
     let change = changed.add(&tea, qty(1), MaxLineQuantity::default(), now()).expect("fits");
-    assert_eq!(backend.carts.save(&changed, change).await.expect("saved"), Saved::Done);
+    assert_eq!(backend.carts.save(&changed, change, None).await.expect("saved"), Saved::Done);
     assert_eq!(backend.carts.delete(&loaded).await.expect("answered"), Saved::Stale, "it moved on");
     assert_eq!(read(&backend, loaded.id).await, changed);
     assert_eq!(backend.carts.delete(&changed).await.expect("deleted"), Saved::Done);
@@ -361,9 +367,9 @@ async fn adding_twice_adds_to_the_line(backend: Backend) {
     let tea = stored_product(&backend, "Tea", 450).await;
     let cart = stored_cart(&backend).await;
     let carts = backend.carts();
-    let once = carts.add_item(cart.id, tea.id, qty(2), None).await.expect("add");
+    let once = carts.add_item(cart.id, tea.id, qty(2), None, None).await.expect("add");
     assert_eq!((quantities(&once), once.version), (vec![(tea.id, 2)], Version(1)));
-    let twice = carts.add_item(cart.id, tea.id, qty(3), None).await.expect("add again");
+    let twice = carts.add_item(cart.id, tea.id, qty(3), None, None).await.expect("add again");
     assert_eq!((quantities(&twice), twice.version), (vec![(tea.id, 5)], Version(2)));
     assert_eq!(twice.subtotal(), 2250);
     assert!(twice.updated_at >= once.updated_at);
@@ -375,9 +381,9 @@ async fn lines_show_live_names_and_prices_in_added_order(backend: Backend) {
     let cake = stored_product(&backend, "Cake", 300).await;
     let cart = stored_cart(&backend).await;
     let carts = backend.carts();
-    carts.add_item(cart.id, cake.id, qty(1), None).await.expect("add cake");
-    carts.add_item(cart.id, tea.id, qty(1), None).await.expect("add tea");
-    carts.add_item(cart.id, cake.id, qty(1), None).await.expect("more cake");
+    carts.add_item(cart.id, cake.id, qty(1), None, None).await.expect("add cake");
+    carts.add_item(cart.id, tea.id, qty(1), None, None).await.expect("add tea");
+    carts.add_item(cart.id, cake.id, qty(1), None, None).await.expect("more cake");
     let patch = ProductPatch {
         name: Some(ProductName::new("Cheesecake").expect("valid")),
         price: Some(Price::new(350).expect("valid")),
@@ -396,8 +402,8 @@ async fn the_cap_refuses_and_changes_nothing(backend: Backend) {
     let cart = stored_cart(&backend).await;
     let carts = backend.cart_service(10);
     let seven = Quantity::new(7, MaxLineQuantity::new(10).expect("valid")).expect("valid");
-    let before = carts.add_item(cart.id, tea.id, seven, None).await.expect("fits");
-    let refused = carts.add_item(cart.id, tea.id, seven, None).await;
+    let before = carts.add_item(cart.id, tea.id, seven, None, None).await.expect("fits");
+    let refused = carts.add_item(cart.id, tea.id, seven, None, None).await;
     assert!(
         matches!(refused, Err(AddItemError::LineQuantityExceeded(LineQuantityExceeded { requested: 14, max: 10 }))),
         "{refused:?}"
@@ -413,9 +419,9 @@ async fn unknown_cart_or_product_is_reported_first(backend: Backend) {
     let nowhere = CartId::new_random();
     let cart_not_found =
         |result: Result<Cart, AddItemError>| matches!(result, Err(AddItemError::Cart(CartWriteError::CartNotFound)));
-    assert!(cart_not_found(carts.add_item(nowhere, ghost, qty(1), None).await));
-    assert!(cart_not_found(carts.add_item(nowhere, tea.id, qty(1), None).await));
-    let result = carts.add_item(cart.id, ghost, qty(1), None).await;
+    assert!(cart_not_found(carts.add_item(nowhere, ghost, qty(1), None, None).await));
+    assert!(cart_not_found(carts.add_item(nowhere, tea.id, qty(1), None, None).await));
+    let result = carts.add_item(cart.id, ghost, qty(1), None, None).await;
     assert!(matches!(result, Err(AddItemError::ProductNotFound)), "{result:?}");
     for quantity in [Some(qty(1)), None] {
         let result = carts.set_item_quantity(cart.id, ghost, quantity, None).await;
@@ -457,8 +463,8 @@ async fn removing_and_clearing(backend: Backend) {
     assert!(matches!(missing, Err(RemoveItemError::LineNotFound(_))), "{missing:?}");
     let cleared_empty = carts.clear(cart.id, None).await.expect("clear empty");
     assert_eq!(cleared_empty.version, Version(0));
-    carts.add_item(cart.id, tea.id, qty(1), None).await.expect("add");
-    carts.add_item(cart.id, cake.id, qty(1), None).await.expect("add");
+    carts.add_item(cart.id, tea.id, qty(1), None, None).await.expect("add");
+    carts.add_item(cart.id, cake.id, qty(1), None, None).await.expect("add");
     let removed = carts.remove_item(cart.id, tea.id, None).await.expect("remove");
     assert_eq!((quantities(&removed), removed.version), (vec![(cake.id, 1)], Version(3)));
     let cleared = carts.clear(cart.id, None).await.expect("clear");
@@ -471,7 +477,7 @@ async fn expected_version_guards_every_write(backend: Backend) {
     let ghost = product("Ghost", 1, now()).id;
     let cart = stored_cart(&backend).await;
     let carts = backend.carts();
-    let first = carts.add_item(cart.id, tea.id, qty(1), Some(Version(0))).await.expect("version 0 matches");
+    let first = carts.add_item(cart.id, tea.id, qty(1), Some(Version(0)), None).await.expect("version 0 matches");
     assert_eq!(first.version, Version(1));
     let stale = Some(Version(0));
     let mismatch = |err: CartWriteError| matches!(err, CartWriteError::VersionMismatch { current: Version(1) });
@@ -479,8 +485,8 @@ async fn expected_version_guards_every_write(backend: Backend) {
         AddItemError::Cart(err) => err,
         other => panic!("not a version mismatch: {other:?}"),
     };
-    assert!(mismatch(as_write(carts.add_item(cart.id, tea.id, qty(1), stale).await.expect_err("stale"))));
-    assert!(mismatch(as_write(carts.add_item(cart.id, ghost, qty(1), stale).await.expect_err("stale"))));
+    assert!(mismatch(as_write(carts.add_item(cart.id, tea.id, qty(1), stale, None).await.expect_err("stale"))));
+    assert!(mismatch(as_write(carts.add_item(cart.id, ghost, qty(1), stale, None).await.expect_err("stale"))));
     for quantity in [Some(qty(1)), None] {
         match carts.set_item_quantity(cart.id, tea.id, quantity, stale).await {
             Err(SetItemError::Cart(err)) => assert!(mismatch(err)),
@@ -494,7 +500,7 @@ async fn expected_version_guards_every_write(backend: Backend) {
     assert!(mismatch(carts.clear(cart.id, stale).await.expect_err("stale")));
     assert!(mismatch(carts.delete(cart.id, stale).await.expect_err("stale")));
     assert_eq!(read(&backend, cart.id).await, first, "nothing changed");
-    let second = carts.add_item(cart.id, tea.id, qty(1), Some(Version(1))).await.expect("version 1 matches");
+    let second = carts.add_item(cart.id, tea.id, qty(1), Some(Version(1)), None).await.expect("version 1 matches");
     assert_eq!((quantities(&second), second.version), (vec![(tea.id, 2)], Version(2)));
 }
 
@@ -502,7 +508,7 @@ async fn deleting_a_cart(backend: Backend) {
     let tea = stored_product(&backend, "Tea", 2).await;
     let cart = stored_cart(&backend).await;
     let carts = backend.carts();
-    carts.add_item(cart.id, tea.id, qty(1), None).await.expect("add");
+    carts.add_item(cart.id, tea.id, qty(1), None, None).await.expect("add");
     carts.delete(cart.id, Some(Version(1))).await.expect("deleted");
     assert!(matches!(carts.get(cart.id).await, Err(GetCartError::NotFound)));
     assert!(matches!(carts.delete(cart.id, None).await, Err(CartWriteError::CartNotFound)));
@@ -516,7 +522,7 @@ async fn concurrent_adds_sum_exactly(backend: Backend) {
     let tasks: Vec<_> = (0..40)
         .map(|_| {
             let carts = carts.clone();
-            tokio::spawn(async move { carts.add_item(cart.id, tea.id, qty(1), None).await })
+            tokio::spawn(async move { carts.add_item(cart.id, tea.id, qty(1), None, None).await })
         })
         .collect();
     for task in tasks {
@@ -535,7 +541,7 @@ async fn concurrent_changes_lose_no_update(backend: Backend) {
     let mut products = Vec::new();
     for i in 0..20 {
         let product = stored_product(&backend, &format!("Product {i}"), 1).await;
-        carts.add_item(cart.id, product.id, qty(1), None).await.expect("add");
+        carts.add_item(cart.id, product.id, qty(1), None, None).await.expect("add");
         products.push(product.id);
     }
     let tasks: Vec<_> = products

@@ -209,7 +209,7 @@ async fn an_outage_gives_fast_503s_and_recovers_by_itself() {
     settings.database.auto_migrate = false;
     settings.database.acquire_timeout_secs = 2;
     settings.database.connect_timeout_secs = 2;
-    let connection = shop_infrastructure::seaorm::connect(&settings.database.options()).await.expect("connect");
+    let connection = shop_infrastructure::seaorm::connect(&settings.database_options()).await.expect("connect");
     let app = TestApp::spawn_with_connection(settings, connection).await;
     let product = create_product(&app).await;
     let cart = create_cart(&app).await;

@@ -40,12 +40,12 @@ async fn a_whole_cart_flow() {
     let products: Arc<dyn ProductService> = module.resolve();
     let carts: Arc<dyn CartService> = module.resolve();
 
-    let tea = products.create(new_product("Green tea", 450)).await.expect("created");
-    let cake = products.create(new_product("Cake", 300)).await.expect("created");
-    let cart = carts.create().await.expect("created");
-    carts.add_item(cart.id, tea.id, qty(2), None).await.expect("added");
-    carts.add_item(cart.id, cake.id, qty(1), Some(Version(1))).await.expect("added");
-    let cart = carts.add_item(cart.id, tea.id, qty(1), None).await.expect("added");
+    let tea = products.create(new_product("Green tea", 450), None).await.expect("created");
+    let cake = products.create(new_product("Cake", 300), None).await.expect("created");
+    let cart = carts.create(None).await.expect("created");
+    carts.add_item(cart.id, tea.id, qty(2), None, None).await.expect("added");
+    carts.add_item(cart.id, cake.id, qty(1), Some(Version(1)), None).await.expect("added");
+    let cart = carts.add_item(cart.id, tea.id, qty(1), None, None).await.expect("added");
     assert_eq!((cart.total_quantity(), cart.subtotal(), cart.version), (4, 3 * 450 + 300, Version(3)));
 
     let cart = carts.set_item_quantity(cart.id, cake.id, None, None).await.expect("removed");
@@ -64,10 +64,10 @@ async fn the_cap_comes_from_the_settings() {
     let products: Arc<dyn ProductService> = module.resolve();
     let carts: Arc<dyn CartService> = module.resolve();
     assert_eq!(carts.max_line_quantity().get(), 5);
-    let tea = products.create(new_product("Tea", 1)).await.expect("created");
-    let cart = carts.create().await.expect("created");
-    carts.add_item(cart.id, tea.id, qty(3), None).await.expect("fits");
-    let refused = carts.add_item(cart.id, tea.id, qty(3), None).await;
+    let tea = products.create(new_product("Tea", 1), None).await.expect("created");
+    let cart = carts.create(None).await.expect("created");
+    carts.add_item(cart.id, tea.id, qty(3), None, None).await.expect("fits");
+    let refused = carts.add_item(cart.id, tea.id, qty(3), None, None).await;
     assert!(
         matches!(refused, Err(AddItemError::LineQuantityExceeded(LineQuantityExceeded { requested: 6, max: 5 }))),
         "{refused:?}"
@@ -81,7 +81,7 @@ async fn listing_pages_through_everything_once() {
     let products: Arc<dyn ProductService> = module.resolve();
     let mut created = Vec::new();
     for i in 0..7 {
-        created.push(products.create(new_product(&format!("Product {i}"), i)).await.expect("created").id);
+        created.push(products.create(new_product(&format!("Product {i}"), i), None).await.expect("created").id);
     }
     let mut seen: Vec<ProductId> = Vec::new();
     let mut after = None;
@@ -101,7 +101,7 @@ async fn an_empty_patch_changes_nothing() {
     let store = InMemoryStore::new();
     let module = module(&store, 999);
     let products: Arc<dyn ProductService> = module.resolve();
-    let tea = products.create(new_product("Tea", 1)).await.expect("created");
+    let tea = products.create(new_product("Tea", 1), None).await.expect("created");
     assert_eq!(products.update(tea.id, ProductPatch::default()).await.expect("unchanged"), tea);
     let missing = products.update(ProductId::new_random(), ProductPatch::default()).await;
     assert!(matches!(missing, Err(ProductError::NotFound)));
@@ -114,11 +114,11 @@ async fn a_storage_outage_surfaces_as_unavailable() {
     let products: Arc<dyn ProductService> = module.resolve();
     let carts: Arc<dyn CartService> = module.resolve();
     let health: Arc<dyn StorageHealth> = module.resolve();
-    let cart = carts.create().await.expect("created");
+    let cart = carts.create(None).await.expect("created");
     assert!(health.ping().await.is_ok());
     store.set_unavailable(true);
     assert!(matches!(
-        products.create(new_product("Tea", 1)).await,
+        products.create(new_product("Tea", 1), None).await,
         Err(ProductError::Storage(StorageError::Unavailable(_)))
     ));
     assert!(matches!(carts.get(cart.id).await, Err(GetCartError::Storage(StorageError::Unavailable(_)))));

@@ -14,6 +14,7 @@ use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Schema, Statement};
 use sea_orm_migration::seaql_migrations;
 
 mod m20261124_000001_create_catalog_and_carts;
+mod m20261130_000001_create_idempotency_keys;
 
 /// Runs the shop's migrations in order.
 pub struct Migrator;
@@ -21,7 +22,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_create_catalog_and_carts::Migration)]
+        vec![
+            Box::new(m20261124_000001_create_catalog_and_carts::Migration),
+            Box::new(m20261130_000001_create_idempotency_keys::Migration),
+        ]
     }
 
     /// Creates the bookkeeping table, and before it, on PostgreSQL, the schema

@@ -55,7 +55,7 @@ impl TestDatabase {
     /// The pool, migrated, as the service would open it.
     pub async fn connect(&self) -> DatabaseConnection {
         let connection =
-            shop_infrastructure::seaorm::connect(&self.settings.database.options()).await.expect("connect");
+            shop_infrastructure::seaorm::connect(&self.settings.database_options()).await.expect("connect");
         Migrator::up(&connection, None).await.expect("migrate");
         connection
     }

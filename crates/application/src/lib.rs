@@ -6,6 +6,7 @@
 //! the entry crate wires everything together.
 
 pub mod error;
+pub mod idempotency;
 pub mod ports;
 pub mod services;
 

@@ -10,6 +10,7 @@ use shaku::Interface;
 use shop_domain::{Cart, CartId, LineChange, MaxLineQuantity, Product, ProductId, ProductPatch, Quantity};
 
 use crate::error::{ProductError, StorageError};
+use crate::idempotency::Completion;
 
 /// A position in the catalog's listing order: after this product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,8 +41,9 @@ pub struct ProductQuery {
 /// The catalog's storage.
 #[async_trait]
 pub trait ProductRepository: Interface {
-    /// Stores a new product.
-    async fn insert(&self, product: &Product) -> Result<(), StorageError>;
+    /// Stores a new product, and `completion` (if any) in the same
+    /// transaction (see [`CartRepository::save`]).
+    async fn insert(&self, product: &Product, completion: Option<&Completion>) -> Result<(), StorageError>;
 
     /// The product with this id. MUST return [`ProductError::NotFound`] if none.
     async fn get(&self, id: ProductId) -> Result<Product, ProductError>;
@@ -74,8 +76,9 @@ pub enum Saved {
 /// Lines are read with the products' live names and prices.
 #[async_trait]
 pub trait CartRepository: Interface {
-    /// Stores a new, empty cart.
-    async fn insert(&self, cart: &Cart) -> Result<(), StorageError>;
+    /// Stores a new, empty cart, and `completion` (if any) in the same
+    /// transaction (see [`CartRepository::save`]).
+    async fn insert(&self, cart: &Cart, completion: Option<&Completion>) -> Result<(), StorageError>;
 
     /// The cart with its lines, oldest line first, in one read; `None` if
     /// no cart has this id.
@@ -87,7 +90,17 @@ pub trait CartRepository: Interface {
     /// only if the stored cart is still at the version before
     /// (`cart.version` − 1) and, for [`LineChange::Put`], the product still
     /// exists; otherwise it writes nothing and MUST return [`Saved::Stale`].
-    async fn save(&self, cart: &Cart, change: LineChange) -> Result<Saved, StorageError>;
+    ///
+    /// With a `completion`, the same transaction stores its answer under its
+    /// key, which its claim must still hold (unanswered); if it does not (the
+    /// lease ran out and another request took the key), it writes nothing and
+    /// MUST return [`StorageError::Unavailable`].
+    async fn save(
+        &self,
+        cart: &Cart,
+        change: LineChange,
+        completion: Option<&Completion>,
+    ) -> Result<Saved, StorageError>;
 
     /// Deletes the cart and its lines if it is still at `cart.version`;
     /// otherwise (changed or gone) deletes nothing and MUST return [`Saved::Stale`].

@@ -1,6 +1,6 @@
 //! In-memory adapters: one shared [`InMemoryStore`] behind a mutex, seen
-//! through [`InMemoryProductRepository`], [`InMemoryCartRepository`] and
-//! [`InMemoryStorageHealth`].
+//! through [`InMemoryProductRepository`], [`InMemoryCartRepository`],
+//! [`InMemoryIdempotencyStore`] and [`InMemoryStorageHealth`].
 //!
 //! They keep the same contract as the SQL adapters (the contract suite runs
 //! against both) and have a failure switch, so service and HTTP tests can
@@ -15,14 +15,28 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shaku::Component;
+use shop_application::idempotency::{
+    Answer, Claim, Claimed, Completion, Fingerprint, IdempotencyKey, IdempotencyStore,
+};
 use shop_application::ports::{CartRepository, PoolStatus, ProductQuery, ProductRepository, Saved, StorageHealth};
 use shop_application::{ProductError, StorageError};
 use shop_domain::{Cart, CartId, LineChange, Product, ProductId, ProductPatch};
+use uuid::Uuid;
 
 #[derive(Debug, Default)]
 struct State {
     products: HashMap<ProductId, Product>,
     carts: HashMap<CartId, Cart>,
+    keys: HashMap<IdempotencyKey, KeyRecord>,
+}
+
+/// An idempotency key: claimed (no answer yet) or answered, until `expires_at`.
+#[derive(Debug)]
+struct KeyRecord {
+    fingerprint: Fingerprint,
+    claim: Uuid,
+    answer: Option<Answer>,
+    expires_at: DateTime<Utc>,
 }
 
 /// The data behind the in-memory adapters. Share one `Arc` between them.
@@ -54,6 +68,30 @@ impl InMemoryStore {
 }
 
 impl State {
+    /// Checks that `completion`'s claim still holds its key, unanswered, as
+    /// the SQL adapter's `complete` does; the caller then stores its change
+    /// and [`State::answer`]s, under the same lock.
+    fn check_claim(&self, completion: Option<&Completion>) -> Result<(), StorageError> {
+        let Some(Completion { claim, .. }) = completion else {
+            return Ok(());
+        };
+        match self.keys.get(&claim.key) {
+            Some(record) if record.claim == claim.token && record.answer.is_none() => Ok(()),
+            _ => {
+                Err(StorageError::Unavailable("the idempotency key's claim ran out before the change was saved".into()))
+            }
+        }
+    }
+
+    fn answer(&mut self, completion: Option<&Completion>) {
+        if let Some(Completion { claim, answer }) = completion
+            && let Some(record) = self.keys.get_mut(&claim.key)
+        {
+            record.answer = Some(answer.clone());
+            record.expires_at = claim.keep_until;
+        }
+    }
+
     /// The cart with its lines' names and prices refreshed from the catalog
     /// (stored lines keep the values of when they were added).
     fn cart(&self, id: CartId) -> Option<Cart> {
@@ -85,8 +123,11 @@ impl InMemoryProductRepository {
 
 #[async_trait]
 impl ProductRepository for InMemoryProductRepository {
-    async fn insert(&self, product: &Product) -> Result<(), StorageError> {
-        self.store.lock()?.products.insert(product.id, product.clone());
+    async fn insert(&self, product: &Product, completion: Option<&Completion>) -> Result<(), StorageError> {
+        let mut state = self.store.lock()?;
+        state.check_claim(completion)?;
+        state.products.insert(product.id, product.clone());
+        state.answer(completion);
         Ok(())
     }
 
@@ -143,8 +184,11 @@ impl InMemoryCartRepository {
 
 #[async_trait]
 impl CartRepository for InMemoryCartRepository {
-    async fn insert(&self, cart: &Cart) -> Result<(), StorageError> {
-        self.store.lock()?.carts.insert(cart.id, cart.clone());
+    async fn insert(&self, cart: &Cart, completion: Option<&Completion>) -> Result<(), StorageError> {
+        let mut state = self.store.lock()?;
+        state.check_claim(completion)?;
+        state.carts.insert(cart.id, cart.clone());
+        state.answer(completion);
         Ok(())
     }
 
@@ -152,15 +196,22 @@ impl CartRepository for InMemoryCartRepository {
         Ok(self.store.lock()?.cart(id))
     }
 
-    async fn save(&self, cart: &Cart, change: LineChange) -> Result<Saved, StorageError> {
+    async fn save(
+        &self,
+        cart: &Cart,
+        change: LineChange,
+        completion: Option<&Completion>,
+    ) -> Result<Saved, StorageError> {
         let mut state = self.store.lock()?;
         let one_change_ahead = state.carts.get(&cart.id).is_some_and(|stored| stored.version.next() == cart.version);
         let product_gone = matches!(change, LineChange::Put(id) if !state.products.contains_key(&id));
         if !one_change_ahead || product_gone {
             return Ok(Saved::Stale);
         }
+        state.check_claim(completion)?;
         // The whole cart is the state; in memory, storing it is as cheap as storing the change.
         state.carts.insert(cart.id, cart.clone());
+        state.answer(completion);
         Ok(Saved::Done)
     }
 
@@ -197,5 +248,69 @@ impl StorageHealth for InMemoryStorageHealth {
 
     fn pool(&self) -> Option<PoolStatus> {
         None
+    }
+}
+
+/// [`IdempotencyStore`] over an [`InMemoryStore`]; the repositories of the
+/// same store answer its keys under the same lock as their changes.
+#[derive(Debug, Clone, Component)]
+#[shaku(interface = IdempotencyStore)]
+pub struct InMemoryIdempotencyStore {
+    /// The store it reads and writes.
+    store: Arc<InMemoryStore>,
+}
+
+impl InMemoryIdempotencyStore {
+    /// The idempotency keys of `store`.
+    pub fn new(store: Arc<InMemoryStore>) -> Self {
+        Self { store }
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for InMemoryIdempotencyStore {
+    async fn claim(
+        &self,
+        claim: &Claim,
+        fingerprint: Fingerprint,
+        lease_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Claimed, StorageError> {
+        let mut state = self.store.lock()?;
+        if let Some(held) = state.keys.get(&claim.key).filter(|held| held.expires_at > now) {
+            return Ok(if held.fingerprint != fingerprint {
+                Claimed::OtherRequest
+            } else if let Some(answer) = &held.answer {
+                Claimed::Answered(answer.clone())
+            } else {
+                Claimed::Running { until: held.expires_at }
+            });
+        }
+        let record = KeyRecord { fingerprint, claim: claim.token, answer: None, expires_at: lease_until };
+        state.keys.insert(claim.key.clone(), record);
+        Ok(Claimed::Mine(claim.clone()))
+    }
+
+    async fn release(&self, claim: &Claim) -> Result<(), StorageError> {
+        let mut state = self.store.lock()?;
+        if state.keys.get(&claim.key).is_some_and(|held| held.claim == claim.token && held.answer.is_none()) {
+            state.keys.remove(&claim.key);
+        }
+        Ok(())
+    }
+
+    async fn purge_expired(&self, now: DateTime<Utc>, limit: u32) -> Result<u64, StorageError> {
+        let mut state = self.store.lock()?;
+        let expired: Vec<IdempotencyKey> = state
+            .keys
+            .iter()
+            .filter(|(_, record)| record.expires_at <= now)
+            .map(|(key, _)| key.clone())
+            .take(limit as usize)
+            .collect();
+        for key in &expired {
+            state.keys.remove(key);
+        }
+        Ok(expired.len() as u64)
     }
 }

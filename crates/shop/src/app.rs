@@ -49,7 +49,7 @@ pub enum StartError {
 
 /// Opens the pool and, if `database.auto_migrate` is on, applies pending migrations.
 pub async fn open_database(settings: &Settings) -> Result<DatabaseConnection, StartError> {
-    let connection = shop_infrastructure::seaorm::connect(&settings.database.options())
+    let connection = shop_infrastructure::seaorm::connect(&settings.database_options())
         .await
         .map_err(|source| StartError::Database { url: redact(&settings.database.url), source })?;
     if settings.database.auto_migrate {
@@ -76,7 +76,7 @@ impl Server {
     /// Over a pool opened (and migrated) by the caller; the writer pool, where
     /// the database has one, is opened here.
     pub async fn with_connection(settings: Settings, connection: DatabaseConnection) -> Result<Self, StartError> {
-        let writer = shop_infrastructure::seaorm::connect_writer(&settings.database.options())
+        let writer = shop_infrastructure::seaorm::connect_writer(&settings.database_options())
             .await
             .map_err(|source| StartError::Database { url: redact(&settings.database.url), source })?;
         Self::with_pools(settings, connection, writer).await

@@ -24,16 +24,18 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 use shaku::{Component, HasComponent, Interface, ModuleBuilder, module};
+use shop_application::idempotency::{IdempotencyServiceImpl, IdempotencyServiceImplParameters, IdempotencyStore};
 use shop_application::ports::{CartRepository, ProductRepository, StorageHealth};
 use shop_application::services::{CartServiceImpl, CartServiceImplParameters, ProductServiceImpl};
 use shop_domain::Currency;
 use shop_infrastructure::in_memory::{
-    InMemoryCartRepository, InMemoryCartRepositoryParameters, InMemoryProductRepository,
-    InMemoryProductRepositoryParameters, InMemoryStorageHealth, InMemoryStorageHealthParameters, InMemoryStore,
+    InMemoryCartRepository, InMemoryCartRepositoryParameters, InMemoryIdempotencyStore,
+    InMemoryIdempotencyStoreParameters, InMemoryProductRepository, InMemoryProductRepositoryParameters,
+    InMemoryStorageHealth, InMemoryStorageHealthParameters, InMemoryStore,
 };
 use shop_infrastructure::seaorm::{
-    SeaOrmCartRepository, SeaOrmDatabaseEngine, SeaOrmDatabaseEngineParameters, SeaOrmProductRepository,
-    SeaOrmSessionFactory, SeaOrmStorageHealth,
+    SeaOrmCartRepository, SeaOrmDatabaseEngine, SeaOrmDatabaseEngineParameters, SeaOrmIdempotencyStore,
+    SeaOrmProductRepository, SeaOrmSessionFactory, SeaOrmStorageHealth,
 };
 
 use crate::settings::Settings;
@@ -65,7 +67,10 @@ impl AppSettings for LoadedSettings {
 
 /// A storage: a module that provides every storage port of the application.
 pub trait Storage:
-    HasComponent<dyn ProductRepository> + HasComponent<dyn CartRepository> + HasComponent<dyn StorageHealth>
+    HasComponent<dyn ProductRepository>
+    + HasComponent<dyn CartRepository>
+    + HasComponent<dyn IdempotencyStore>
+    + HasComponent<dyn StorageHealth>
 {
 }
 
@@ -83,6 +88,7 @@ mod wiring {
                 SeaOrmSessionFactory,
                 SeaOrmProductRepository,
                 SeaOrmCartRepository,
+                SeaOrmIdempotencyStore,
                 SeaOrmStorageHealth,
             ],
             providers = []
@@ -92,7 +98,12 @@ mod wiring {
     module! {
         // The storage in memory (tests, demos).
         pub InMemoryStorage: Storage {
-            components = [InMemoryProductRepository, InMemoryCartRepository, InMemoryStorageHealth],
+            components = [
+                InMemoryProductRepository,
+                InMemoryCartRepository,
+                InMemoryIdempotencyStore,
+                InMemoryStorageHealth,
+            ],
             providers = []
         }
     }
@@ -100,11 +111,11 @@ mod wiring {
     module! {
         // The container: every component is a singleton of this module.
         pub AppModule {
-            components = [LoadedSettings, ProductServiceImpl, CartServiceImpl],
+            components = [LoadedSettings, ProductServiceImpl, CartServiceImpl, IdempotencyServiceImpl],
             providers = [],
 
             use dyn Storage {
-                components = [dyn ProductRepository, dyn CartRepository, dyn StorageHealth],
+                components = [dyn ProductRepository, dyn CartRepository, dyn IdempotencyStore, dyn StorageHealth],
                 providers = []
             }
         }
@@ -125,11 +136,13 @@ impl InMemoryStorage {
     pub fn of(store: &Arc<InMemoryStore>) -> Arc<dyn Storage> {
         let products = InMemoryProductRepositoryParameters { store: store.clone() };
         let carts = InMemoryCartRepositoryParameters { store: store.clone() };
+        let keys = InMemoryIdempotencyStoreParameters { store: store.clone() };
         let health = InMemoryStorageHealthParameters { store: store.clone() };
         Arc::new(
             Self::builder()
                 .with_component_parameters::<InMemoryProductRepository>(products)
                 .with_component_parameters::<InMemoryCartRepository>(carts)
+                .with_component_parameters::<InMemoryIdempotencyStore>(keys)
                 .with_component_parameters::<InMemoryStorageHealth>(health)
                 .build(),
         )
@@ -148,7 +161,17 @@ pub type AppModuleBuilder = ModuleBuilder<AppModule>;
 /// ```
 pub fn module_builder(settings: Settings, storage: Arc<dyn Storage>) -> AppModuleBuilder {
     let max_line_quantity = settings.cart.max_line_quantity;
+    let keys = IdempotencyServiceImplParameters {
+        ttl: to_delta(settings.idempotency.ttl),
+        lease: to_delta(settings.idempotency_lease()),
+    };
     AppModule::builder(storage)
-        .with_component_parameters::<LoadedSettings>(LoadedSettingsParameters { settings })
         .with_component_parameters::<CartServiceImpl>(CartServiceImplParameters { max_line_quantity })
+        .with_component_parameters::<IdempotencyServiceImpl>(keys)
+        .with_component_parameters::<LoadedSettings>(LoadedSettingsParameters { settings })
+}
+
+/// A duration setting as chrono's, saturating: settings are checked at start.
+fn to_delta(duration: std::time::Duration) -> chrono::TimeDelta {
+    chrono::TimeDelta::from_std(duration).unwrap_or(chrono::TimeDelta::MAX)
 }

@@ -41,7 +41,7 @@ pub async fn seed_products(products: &dyn ProductRepository, count: usize) -> Re
             Ok(_) => seeded.existing += 1,
             Err(ProductError::NotFound) => {
                 let product = demo_product(n).into_product(id, now + chrono::Duration::microseconds(n as i64));
-                products.insert(&product).await?;
+                products.insert(&product, None).await?;
                 seeded.created += 1;
             }
             Err(err) => return Err(err),

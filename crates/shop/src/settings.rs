@@ -30,6 +30,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// `[auth]`
     pub auth: AuthSettings,
+    /// `[idempotency]`
+    pub idempotency: IdempotencySettings,
     /// The profile these settings were loaded for (`SHOP_ENV`).
     #[serde(skip)]
     pub profile: String,
@@ -78,19 +80,6 @@ pub struct DatabaseSettings {
 }
 
 impl DatabaseSettings {
-    /// The adapter's view of these settings.
-    pub fn options(&self) -> DatabaseOptions {
-        DatabaseOptions {
-            url: self.url.clone(),
-            schema: self.schema.clone(),
-            max_connections: self.max_connections,
-            min_connections: self.min_connections,
-            connect_timeout: Duration::from_secs(self.connect_timeout_secs),
-            acquire_timeout: Duration::from_secs(self.acquire_timeout_secs),
-            log_statements: self.log_statements,
-        }
-    }
-
     /// Whether the URL names a PostgreSQL database.
     pub fn is_postgres(&self) -> bool {
         self.url.starts_with("postgres://") || self.url.starts_with("postgresql://")
@@ -125,6 +114,15 @@ fn max_line_quantity<'de, D: Deserializer<'de>>(deserializer: D) -> Result<MaxLi
     let max = u32::deserialize(deserializer)?;
     MaxLineQuantity::new(max)
         .ok_or_else(|| D::Error::custom(format!("must be between 1 and {}, got {max}", MaxLineQuantity::CEILING)))
+}
+
+/// `[idempotency]`: retried writes with an `Idempotency-Key`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdempotencySettings {
+    /// How long a write's answer is kept for replays (`24h`, `90m`, …).
+    #[serde(with = "humantime_serde")]
+    pub ttl: Duration,
 }
 
 /// `[log]`
@@ -242,8 +240,12 @@ impl Settings {
         if db.schema.is_empty() || !db.schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return invalid("database.schema", "must be a plain identifier (letters, digits, _)");
         }
-        if self.server.request_timeout_secs == 0 {
-            return invalid("server.request_timeout_secs", "must be at least 1");
+        if self.server.request_timeout_secs <= db.acquire_timeout_secs {
+            // What is left of a request after waiting for a connection is its statements' time.
+            return invalid("server.request_timeout_secs", "must be longer than database.acquire_timeout_secs");
+        }
+        if self.idempotency.ttl < Duration::from_secs(1) {
+            return invalid("idempotency.ttl", "must be at least 1s");
         }
         if self.profile == "production" {
             // Production must be deliberate: a shared database, a token, migrations as their own step.
@@ -258,6 +260,35 @@ impl Settings {
             }
         }
         Ok(())
+    }
+}
+
+impl Settings {
+    /// The database adapter's view of these settings. A statement gets what
+    /// is left of the request's time once it waited for a connection
+    /// (`server.request_timeout_secs` − `database.acquire_timeout_secs`):
+    /// the database gives it up before the request times out, so a request
+    /// that answers 503 for its time leaves no statement behind to commit later.
+    pub fn database_options(&self) -> DatabaseOptions {
+        let db = &self.database;
+        let request_timeout = Duration::from_secs(self.server.request_timeout_secs);
+        let acquire_timeout = Duration::from_secs(db.acquire_timeout_secs);
+        DatabaseOptions {
+            url: db.url.clone(),
+            schema: db.schema.clone(),
+            max_connections: db.max_connections,
+            min_connections: db.min_connections,
+            connect_timeout: Duration::from_secs(db.connect_timeout_secs),
+            acquire_timeout,
+            statement_timeout: request_timeout.saturating_sub(acquire_timeout),
+            log_statements: db.log_statements,
+        }
+    }
+
+    /// How long an idempotency key's claim holds: longer than any request
+    /// that holds it can run, with a margin for clocks of other instances.
+    pub fn idempotency_lease(&self) -> Duration {
+        Duration::from_secs(self.server.request_timeout_secs) + Duration::from_secs(5)
     }
 }
 

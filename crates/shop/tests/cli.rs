@@ -59,7 +59,8 @@ fn migrate_up_status_down_and_fresh() {
     let dir = tempfile::tempdir().expect("temp dir");
     let output = run(shop(dir.path()).args(["migrate", "up"]));
     assert!(output.status.success(), "{output:?}");
-    assert_eq!(tables(dir.path()), ["carts", "product_cart_association", "products", "seaql_migrations"]);
+    let all = ["carts", "idempotency_keys", "product_cart_association", "products", "seaql_migrations"];
+    assert_eq!(tables(dir.path()), all);
 
     let output = run(shop(dir.path()).args(["migrate", "status"]));
     assert!(output.status.success());
@@ -73,8 +74,9 @@ fn migrate_up_status_down_and_fresh() {
 
     let output = run(shop(dir.path()).args(["migrate", "down"]));
     assert!(output.status.success());
-    assert_eq!(tables(dir.path()), ["seaql_migrations"]);
-    assert!(stdout(&run(shop(dir.path()).args(["migrate", "status"]))).contains("\tPending"));
+    assert_eq!(tables(dir.path()), ["carts", "product_cart_association", "products", "seaql_migrations"]);
+    let status = stdout(&run(shop(dir.path()).args(["migrate", "status"])));
+    assert!(status.contains("m20261130_000001_create_idempotency_keys\tPending"), "{status}");
 }
 
 #[test]

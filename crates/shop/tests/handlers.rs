@@ -11,6 +11,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use shop_application::idempotency::Idempotent;
 use shop_application::services::{CartService, ListProducts, ProductPage, ProductService};
 use shop_application::{
     AddItemError, CartWriteError, GetCartError, ProductError, RemoveItemError, SetItemError, StorageError,
@@ -100,7 +101,7 @@ impl CartService for Stub {
         MaxLineQuantity::new(10).expect("valid")
     }
 
-    async fn create(&self) -> Result<Cart, StorageError> {
+    async fn create(&self, _once: Option<Idempotent<'_, Cart>>) -> Result<Cart, StorageError> {
         self.record("create".to_owned());
         self.write().map_err(|_| self.storage())
     }
@@ -119,6 +120,7 @@ impl CartService for Stub {
         product_id: ProductId,
         quantity: Quantity,
         expected: Option<Version>,
+        _once: Option<Idempotent<'_, Cart>>,
     ) -> Result<Cart, AddItemError> {
         self.record(format!("add_item {} {} {} {expected:?}", id.0, product_id.0, quantity.get()));
         match self.answer {
@@ -169,7 +171,7 @@ impl CartService for Stub {
 
 #[async_trait]
 impl ProductService for Stub {
-    async fn create(&self, new: NewProduct) -> Result<Product, ProductError> {
+    async fn create(&self, new: NewProduct, _once: Option<Idempotent<'_, Product>>) -> Result<Product, ProductError> {
         self.record(format!("create_product {} {}", new.name.as_str(), new.price.minor_units()));
         self.product()
     }

@@ -22,6 +22,7 @@ use super::now;
 use crate::error::{
     AddItemError, CartWriteError, GetCartError, ProductError, RemoveItemError, SetItemError, StorageError,
 };
+use crate::idempotency::Idempotent;
 use crate::ports::{CartRepository, ProductRepository, Saved};
 
 /// The carts' use cases. Every write takes the version the caller expects
@@ -30,17 +31,19 @@ use crate::ports::{CartRepository, ProductRepository, Saved};
 pub trait CartService: Interface {
     /// The per-line cap, for validating requests.
     fn max_line_quantity(&self) -> MaxLineQuantity;
-    /// Creates an empty cart.
-    async fn create(&self) -> Result<Cart, StorageError>;
+    /// Creates an empty cart; `once`: at most once for its idempotency key.
+    async fn create(&self, once: Option<Idempotent<'_, Cart>>) -> Result<Cart, StorageError>;
     /// The cart with its lines and totals.
     async fn get(&self, id: CartId) -> Result<Cart, GetCartError>;
-    /// Adds units of a product, to its line if it has one.
+    /// Adds units of a product, to its line if it has one; `once`: at most
+    /// once for its idempotency key.
     async fn add_item(
         &self,
         id: CartId,
         product_id: ProductId,
         quantity: Quantity,
         expected: Option<Version>,
+        once: Option<Idempotent<'_, Cart>>,
     ) -> Result<Cart, AddItemError>;
     /// Sets a line's quantity; `None` (zero) removes the line.
     async fn set_item_quantity(
@@ -90,11 +93,17 @@ impl CartServiceImpl {
     /// Saves what one change did (`None`: nothing to write). `false` when
     /// another writer got there first and nothing was written: the caller
     /// then loads the cart again and redoes its change.
-    async fn saved(&self, cart: &Cart, change: Option<LineChange>) -> Result<bool, StorageError> {
+    async fn saved(
+        &self,
+        cart: &Cart,
+        change: Option<LineChange>,
+        once: Option<&Idempotent<'_, Cart>>,
+    ) -> Result<bool, StorageError> {
         let Some(change) = change else {
             return Ok(true);
         };
-        let saved = self.carts.save(cart, change).await? == Saved::Done;
+        let completion = once.map(|once| once.complete(cart));
+        let saved = self.carts.save(cart, change, completion.as_ref()).await? == Saved::Done;
         if saved {
             tracing::debug!(version = cart.version.0, "cart written");
         }
@@ -118,9 +127,10 @@ impl CartService for CartServiceImpl {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn create(&self) -> Result<Cart, StorageError> {
+    async fn create(&self, once: Option<Idempotent<'_, Cart>>) -> Result<Cart, StorageError> {
         let cart = Cart::new(CartId::new_random(), now());
-        self.carts.insert(&cart).await?;
+        let completion = once.map(|once| once.complete(&cart));
+        self.carts.insert(&cart, completion.as_ref()).await?;
         tracing::info!(cart_id = %cart.id.0, "cart created");
         Ok(cart)
     }
@@ -130,17 +140,20 @@ impl CartService for CartServiceImpl {
         self.carts.get(id).await?.ok_or(GetCartError::NotFound)
     }
 
-    #[tracing::instrument(level = "debug", skip(self), fields(cart_id = %id.0, product_id = %product_id.0))]
+    #[tracing::instrument(level = "debug", skip(self, once), fields(cart_id = %id.0, product_id = %product_id.0))]
     async fn add_item(
         &self,
         id: CartId,
         product_id: ProductId,
         quantity: Quantity,
         expected: Option<Version>,
+        once: Option<Idempotent<'_, Cart>>,
     ) -> Result<Cart, AddItemError> {
         let max = self.max_line_quantity;
-        // The fast path, where the adapter has one (CartRepository::add_in_one_step).
+        // The fast path, where the adapter has one (CartRepository::add_in_one_step);
+        // its one statement has no room for an idempotency key's answer.
         if expected.is_none()
+            && once.is_none()
             && let Some(cart) = self.carts.add_in_one_step(id, product_id, quantity, max, now()).await?
         {
             return Ok(cart);
@@ -149,7 +162,7 @@ impl CartService for CartServiceImpl {
             let mut cart = self.load(id, expected).await?;
             let product = self.product(product_id).await?.ok_or(AddItemError::ProductNotFound)?;
             let change = cart.add(&product, quantity, max, now())?;
-            if self.saved(&cart, Some(change)).await? {
+            if self.saved(&cart, Some(change), once.as_ref()).await? {
                 return Ok(cart);
             }
         }
@@ -174,7 +187,7 @@ impl CartService for CartServiceImpl {
             let mut cart = self.load(id, expected).await?;
             let product = self.product(product_id).await?.ok_or(SetItemError::ProductNotFound)?;
             let change = cart.set_quantity(&product, quantity, now());
-            if self.saved(&cart, change).await? {
+            if self.saved(&cart, change, None).await? {
                 return Ok(cart);
             }
         }
@@ -190,7 +203,7 @@ impl CartService for CartServiceImpl {
         loop {
             let mut cart = self.load(id, expected).await?;
             let change = cart.remove(product_id, now())?;
-            if self.saved(&cart, Some(change)).await? {
+            if self.saved(&cart, Some(change), None).await? {
                 return Ok(cart);
             }
         }
@@ -201,7 +214,7 @@ impl CartService for CartServiceImpl {
         loop {
             let mut cart = self.load(id, expected).await?;
             let change = cart.clear(now());
-            if self.saved(&cart, change).await? {
+            if self.saved(&cart, change, None).await? {
                 return Ok(cart);
             }
         }

@@ -10,6 +10,6 @@ use chrono::{DateTime, SubsecRound, Utc};
 
 /// The current time at the precision every storage keeps (microseconds), so a
 /// value reads back exactly as it was written.
-fn now() -> DateTime<Utc> {
+pub(crate) fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }

@@ -8,6 +8,7 @@ use shop_domain::{NewProduct, Product, ProductId, ProductPatch};
 
 use super::now;
 use crate::error::ProductError;
+use crate::idempotency::Idempotent;
 use crate::ports::{ProductCursor, ProductQuery, ProductRepository};
 
 /// A request for one page of the catalog.
@@ -33,8 +34,8 @@ pub struct ProductPage {
 /// The catalog's use cases.
 #[async_trait]
 pub trait ProductService: Interface {
-    /// Creates a product.
-    async fn create(&self, new: NewProduct) -> Result<Product, ProductError>;
+    /// Creates a product; `once`: at most once for its idempotency key.
+    async fn create(&self, new: NewProduct, once: Option<Idempotent<'_, Product>>) -> Result<Product, ProductError>;
     /// The product with this id.
     async fn get(&self, id: ProductId) -> Result<Product, ProductError>;
     /// One page of products, oldest first.
@@ -56,9 +57,10 @@ pub struct ProductServiceImpl {
 #[async_trait]
 impl ProductService for ProductServiceImpl {
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn create(&self, new: NewProduct) -> Result<Product, ProductError> {
+    async fn create(&self, new: NewProduct, once: Option<Idempotent<'_, Product>>) -> Result<Product, ProductError> {
         let product = new.into_product(ProductId::new_random(), now());
-        self.products.insert(&product).await?;
+        let completion = once.map(|once| once.complete(&product));
+        self.products.insert(&product, completion.as_ref()).await?;
         tracing::info!(product_id = %product.id.0, "product created");
         Ok(product)
     }

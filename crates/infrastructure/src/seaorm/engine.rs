@@ -21,9 +21,15 @@ pub struct DatabaseOptions {
     pub connect_timeout: Duration,
     /// How long a request may wait for a pooled connection before it gets 503.
     pub acquire_timeout: Duration,
+    /// The longest a statement may run (PostgreSQL's `statement_timeout`) or
+    /// wait for a lock (SQLite's busy timeout) before the database gives it up.
+    pub statement_timeout: Duration,
     /// Log every SQL statement (at debug level).
     pub log_statements: bool,
 }
+
+/// How long a pooled connection may sit idle before it is pinged on its next use.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
 
 /// Opens the connection pool described by `options`.
 ///
@@ -56,23 +62,26 @@ fn is_in_memory(url: &str) -> bool {
 }
 
 async fn open_pool(options: &DatabaseOptions, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    let lock_wait = options.statement_timeout;
     let mut connect = ConnectOptions::new(options.url.clone());
     connect
         .max_connections(max_connections)
         .min_connections(options.min_connections.min(max_connections))
         .connect_timeout(options.connect_timeout)
         .acquire_timeout(options.acquire_timeout)
-        // A ping before every acquire doubles the round trips; a dead connection
-        // fails its query instead, and the pool replaces it.
-        .test_before_acquire(false)
+        // A ping before every acquire doubles the round trips; only a connection
+        // that sat idle is checked, so one the server dropped meanwhile (a
+        // restart) is replaced before a request meets it.
+        .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
+        .statement_timeout(options.statement_timeout)
         .sqlx_logging(options.log_statements)
         .sqlx_logging_level(log::LevelFilter::Debug)
         .set_schema_search_path(options.schema.clone())
-        .map_sqlx_sqlite_opts(|sqlite| {
+        .map_sqlx_sqlite_opts(move |sqlite| {
             sqlite
                 .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(5))
+                .busy_timeout(lock_wait)
                 .foreign_keys(true)
         });
     if is_in_memory(&options.url) {

@@ -1,4 +1,4 @@
-//! SeaORM entities of the three tables. They never leave this crate.
+//! SeaORM entities of the tables. They never leave this crate.
 
 /// The `products` table.
 pub mod product {
@@ -62,6 +62,28 @@ pub mod cart_line {
         pub product_id: Uuid,
         pub quantity: i32,
         pub added_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The `idempotency_keys` table: a claim while its request runs, then its answer.
+pub mod idempotency_key {
+    use sea_orm::entity::prelude::*;
+
+    /// A row of `idempotency_keys`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "idempotency_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        pub fingerprint: Vec<u8>,
+        pub claim: Uuid,
+        pub answer: Option<Vec<u8>>,
+        pub expires_at: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

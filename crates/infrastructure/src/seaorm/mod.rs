@@ -5,6 +5,7 @@ mod carts;
 mod engine;
 mod entities;
 mod health;
+mod idempotency;
 mod products;
 
 pub use carts::{SeaOrmCartRepository, SeaOrmCartRepositoryParameters};
@@ -13,6 +14,7 @@ pub use engine::{
     SeaOrmSessionFactoryParameters, SessionFactory, connect, connect_writer,
 };
 pub use health::{SeaOrmStorageHealth, SeaOrmStorageHealthParameters};
+pub use idempotency::{SeaOrmIdempotencyStore, SeaOrmIdempotencyStoreParameters};
 pub use products::{SeaOrmProductRepository, SeaOrmProductRepositoryParameters};
 
 use sea_orm::{DbErr, RuntimeErr};

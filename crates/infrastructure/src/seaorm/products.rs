@@ -10,13 +10,14 @@ use sea_orm::{
     QuerySelect,
 };
 use shaku::Component;
+use shop_application::idempotency::Completion;
 use shop_application::ports::{ProductQuery, ProductRepository};
 use shop_application::{ProductError, StorageError};
 use shop_domain::{Description, Price, Product, ProductId, ProductName, ProductPatch};
 
 use super::engine::SessionFactory;
 use super::entities::product::{self, Column, Entity as Products};
-use super::storage_error;
+use super::{idempotency, storage_error};
 
 /// The catalog in the `products` table.
 #[derive(Component)]
@@ -28,7 +29,7 @@ pub struct SeaOrmProductRepository {
 
 #[async_trait]
 impl ProductRepository for SeaOrmProductRepository {
-    async fn insert(&self, product: &Product) -> Result<(), StorageError> {
+    async fn insert(&self, product: &Product, completion: Option<&Completion>) -> Result<(), StorageError> {
         let row = product::ActiveModel {
             id: Set(product.id.0),
             name: Set(product.name.as_str().to_owned()),
@@ -38,8 +39,15 @@ impl ProductRepository for SeaOrmProductRepository {
             created_at: Set(product.created_at),
             updated_at: Set(product.updated_at),
         };
-        Products::insert(row).exec_without_returning(self.sessions.writer()).await.map_err(storage_error)?;
-        Ok(())
+        let Some(completion) = completion else {
+            Products::insert(row).exec_without_returning(self.sessions.writer()).await.map_err(storage_error)?;
+            return Ok(());
+        };
+        // Dropped without a commit on any error: nothing of it stays.
+        let txn = self.sessions.begin().await.map_err(storage_error)?;
+        Products::insert(row).exec_without_returning(&txn).await.map_err(storage_error)?;
+        idempotency::complete(&txn, completion).await?;
+        txn.commit().await.map_err(storage_error)
     }
 
     async fn get(&self, id: ProductId) -> Result<Product, ProductError> {

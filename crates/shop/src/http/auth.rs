@@ -2,41 +2,43 @@
 
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
+use axum::extract::Request;
 use axum::http::header::AUTHORIZATION;
-use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use shaku::HasComponent;
 use subtle::ConstantTimeEq;
 
 use super::problem::ApiError;
 use crate::container::{AppModule, AppSettings};
 
-/// Proof that the request may write to the catalog: it carries
-/// `Authorization: Bearer <auth.admin_token>`, or no token is configured.
-/// Put it first among a handler's arguments, so 401 comes before anything else.
-#[derive(Debug, Clone, Copy)]
-pub struct CatalogAdmin;
-
-impl FromRequestParts<Arc<AppModule>> for CatalogAdmin {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, module: &Arc<AppModule>) -> Result<Self, ApiError> {
-        let settings: &dyn AppSettings = module.resolve_ref();
-        let Some(expected) = settings.settings().auth.admin_token() else {
-            return Ok(Self);
-        };
-        let presented = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
-            .unwrap_or_default();
-        // Constant time: the comparison must not tell how much of a guess was right.
-        if bool::from(presented.as_bytes().ct_eq(expected.expose().as_bytes())) {
-            Ok(Self)
-        } else {
-            Err(ApiError::Unauthorized)
-        }
+/// Route layer over the catalog: a write (any method but `GET`, `HEAD` and
+/// `OPTIONS`) needs `Authorization: Bearer <auth.admin_token>` when a token
+/// is configured. It runs before anything else looks at the request, so 401
+/// comes before a malformed body or an idempotency key.
+pub async fn catalog_writes(request: Request, next: Next) -> Response {
+    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(request).await;
     }
+    let Some(module) = request.extensions().get::<Arc<AppModule>>() else {
+        return ApiError::Internal("the container is not in the request's extensions".into()).into_response();
+    };
+    let settings: &dyn AppSettings = module.resolve_ref();
+    match settings.settings().auth.admin_token() {
+        Some(expected) if !presents(request.headers(), expected.expose()) => ApiError::Unauthorized.into_response(),
+        _ => next.run(request).await,
+    }
+}
+
+/// Whether `headers` carry `Authorization: Bearer <token>`.
+fn presents(headers: &HeaderMap, token: &str) -> bool {
+    let presented = headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or_default();
+    // Constant time: the comparison must not tell how much of a guess was right.
+    bool::from(presented.as_bytes().ct_eq(token.as_bytes()))
 }

@@ -1,8 +1,7 @@
 //! `/api/v1/carts`: carts and their lines. Every cart response carries
 //! `ETag: "<version>"`; every write honours `If-Match`.
 
-use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -13,6 +12,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, IfMatch, IfMatchHeader};
+use super::idempotency::{KeyClaim, Rendered};
 use super::input::{Errors, Field, integer, string};
 use super::openapi::{
     MalformedRequest, NotFound, PayloadTooLarge, PreconditionFailed, UnsupportedMediaType, ValidationFailed,
@@ -140,14 +140,17 @@ impl CartReply {
     }
 }
 
+impl CartReply {
+    /// The response: the JSON body with `ETag: "<version>"`, and `Location` for a new cart.
+    fn rendered(&self) -> Rendered {
+        let location = (self.status == StatusCode::CREATED).then(|| format!("/api/v1/carts/{}", self.body.id));
+        Rendered::json(self.status, &self.body, location, Some(format!("\"{}\"", self.body.version)))
+    }
+}
+
 impl IntoResponse for CartReply {
     fn into_response(self) -> Response {
-        let etag = HeaderValue::from_str(&format!("\"{}\"", self.body.version));
-        let mut response = (self.status, Json(self.body)).into_response();
-        if let Ok(etag) = etag {
-            response.headers_mut().insert(header::ETAG, etag);
-        }
-        response
+        self.rendered().into_response()
     }
 }
 
@@ -181,17 +184,18 @@ type Config = Inject<AppModule, dyn AppSettings>;
 pub async fn create(
     carts: Carts,
     config: Config,
+    claim: KeyClaim,
     body: Option<ApiJson<Option<NewCartRequest>>>,
-) -> Result<Response, ApiError> {
+) -> Result<CartReply, ApiError> {
     // No body, `null` or an object (whose fields mean nothing yet).
     if let Some(ApiJson(body)) = body {
         body?;
     }
-    let cart = carts.create().await?;
-    let location = format!("/api/v1/carts/{}", cart.id.0);
-    let mut reply = CartReply::new(cart, config.currency());
-    reply.status = StatusCode::CREATED;
-    Ok(([(header::LOCATION, location)], reply).into_response())
+    let currency = config.currency();
+    let created = |cart: Cart| CartReply { status: StatusCode::CREATED, ..CartReply::new(cart, currency) };
+    let answer = |cart: &Cart| created(cart.clone()).rendered().answer();
+    let cart = carts.create(claim.once(&answer)).await?;
+    Ok(created(cart))
 }
 
 /// Read a cart with its lines and totals.
@@ -235,13 +239,16 @@ pub async fn add_item(
     config: Config,
     ApiPath(id): ApiPath<Uuid>,
     IfMatch(expected): IfMatch,
+    claim: KeyClaim,
     ApiJson(body): ApiJson<AddItemRequest>,
 ) -> Result<CartReply, ApiError> {
     let id = CartId(id);
     let input = body.and_then(|body| body.validate(carts.max_line_quantity()));
     let (product_id, quantity) = unless_cart_missing(&*carts, id, input).await?;
-    let cart = carts.add_item(id, product_id, quantity, expected).await?;
-    Ok(CartReply::new(cart, config.currency()))
+    let currency = config.currency();
+    let answer = |cart: &Cart| CartReply::new(cart.clone(), currency).rendered().answer();
+    let cart = carts.add_item(id, product_id, quantity, expected, claim.once(&answer)).await?;
+    Ok(CartReply::new(cart, currency))
 }
 
 /// Set a line's quantity: creates the line if absent; 0 removes it.

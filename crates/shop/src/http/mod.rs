@@ -5,6 +5,7 @@ mod auth;
 mod carts;
 mod extract;
 mod health;
+mod idempotency;
 mod input;
 mod metrics;
 mod openapi;
@@ -18,7 +19,7 @@ use std::time::Duration;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::response::Response;
-use axum::{BoxError, Extension, Json, Router};
+use axum::{BoxError, Extension, Json, Router, middleware};
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -39,12 +40,20 @@ pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 /// The routes, each with its OpenAPI operation: a handler routed here is a
 /// documented one.
 fn documented_routes() -> OpenApiRouter<Arc<AppModule>> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    // Layers added later run first: the token before the idempotency key.
+    let catalog = OpenApiRouter::new()
         .routes(routes!(products::create, products::list))
         .routes(routes!(products::get, products::update, products::delete))
+        .route_layer(middleware::from_fn(idempotency::once))
+        .route_layer(middleware::from_fn(auth::catalog_writes));
+    let new_carts_and_lines = OpenApiRouter::new()
         .routes(routes!(carts::create))
-        .routes(routes!(carts::get, carts::delete))
         .routes(routes!(carts::add_item, carts::clear))
+        .route_layer(middleware::from_fn(idempotency::once));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(catalog)
+        .merge(new_carts_and_lines)
+        .routes(routes!(carts::get, carts::delete))
         .routes(routes!(carts::set_item, carts::remove_item))
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
@@ -89,6 +98,8 @@ pub fn router(module: Arc<AppModule>, request_timeout: Duration) -> Router {
         .fallback(|| async { ApiError::NotFound("no such resource") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(Extension(Arc::new(document)))
+        // For the route layers (token, idempotency key), which have no state.
+        .layer(Extension(module.clone()))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(
             ServiceBuilder::new()

@@ -60,6 +60,15 @@ pub enum ApiError {
     /// 415
     #[error("the request body must be JSON (Content-Type: application/json)")]
     UnsupportedMediaType,
+    /// 422: an `Idempotency-Key` sent before with another request.
+    #[error("this Idempotency-Key was used for another request; use a new key for a new request")]
+    IdempotencyKeyReused,
+    /// 409: the first request with this `Idempotency-Key` is still running.
+    #[error("a request with this Idempotency-Key is still running; retry after it finished")]
+    IdempotencyKeyInFlight {
+        /// Seconds until its claim runs out at the latest.
+        retry_after: u64,
+    },
     /// 503: the database cannot be reached now.
     #[error("the service cannot reach its database; try again shortly")]
     Unavailable(#[source] StorageError),
@@ -93,6 +102,8 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::IdempotencyKeyInFlight { .. } => StatusCode::CONFLICT,
             Self::Unavailable(_) | Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -109,6 +120,8 @@ impl ApiError {
             Self::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
             Self::PayloadTooLarge => ("payload-too-large", "Payload too large"),
             Self::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
+            Self::IdempotencyKeyReused => ("idempotency-key-reused", "Idempotency key reused"),
+            Self::IdempotencyKeyInFlight { .. } => ("idempotency-key-in-flight", "Idempotency key in flight"),
             Self::Unavailable(_) | Self::Timeout => ("service-unavailable", "Service unavailable"),
             Self::Internal(_) => ("internal", "Internal server error"),
         }
@@ -125,7 +138,7 @@ impl ApiError {
 pub struct Problem {
     /// URI of the problem type: `…/problems/{malformed-request, validation, not-found, unauthorized,
     /// precondition-failed, payload-too-large, unsupported-media-type, method-not-allowed,
-    /// service-unavailable, internal}`.
+    /// idempotency-key-reused, idempotency-key-in-flight, service-unavailable, internal}`.
     #[serde(rename = "type")]
     pub kind: String,
     /// Short, fixed summary of the type.
@@ -173,6 +186,9 @@ impl IntoResponse for ApiError {
         match self {
             Self::Unavailable(_) | Self::Timeout => {
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            Self::IdempotencyKeyInFlight { retry_after } => {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             }
             Self::Unauthorized => {
                 response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -1,8 +1,7 @@
 //! `/api/v1/products`: the catalog.
 
 use axum::Json;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -14,8 +13,8 @@ use shop_domain::{Currency, Description, NewProduct, Price, Product, ProductId, 
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::auth::CatalogAdmin;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::idempotency::{KeyClaim, Rendered};
 use super::input::{Errors, Field, integer, string};
 use super::openapi::{
     MalformedRequest, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed,
@@ -154,14 +153,20 @@ type Config = Inject<AppModule, dyn AppSettings>;
     )
 )]
 pub async fn create(
-    _admin: CatalogAdmin,
     products: Products,
     config: Config,
+    claim: KeyClaim,
     ApiJson(body): ApiJson<NewProductRequest>,
-) -> Result<impl IntoResponse, ApiError> {
-    let product = products.create(body?.validate()?).await?;
-    let location = format!("/api/v1/products/{}", product.id.0);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(ProductBody::new(product, config.currency()))))
+) -> Result<Rendered, ApiError> {
+    let new = body?.validate()?;
+    let currency = config.currency();
+    let reply = |product: &Product| {
+        let location = format!("/api/v1/products/{}", product.id.0);
+        Rendered::json(StatusCode::CREATED, &ProductBody::new(product.clone(), currency), Some(location), None)
+    };
+    let answer = |product: &Product| reply(product).answer();
+    let product = products.create(new, claim.once(&answer)).await?;
+    Ok(reply(&product))
 }
 
 /// Read a product.
@@ -249,7 +254,6 @@ pub async fn list(
     )
 )]
 pub async fn update(
-    _admin: CatalogAdmin,
     products: Products,
     config: Config,
     ApiPath(id): ApiPath<Uuid>,
@@ -274,11 +278,7 @@ pub async fn update(
         (status = 404, response = NotFound),
     )
 )]
-pub async fn delete(
-    _admin: CatalogAdmin,
-    products: Products,
-    ApiPath(id): ApiPath<Uuid>,
-) -> Result<StatusCode, ApiError> {
+pub async fn delete(products: Products, ApiPath(id): ApiPath<Uuid>) -> Result<StatusCode, ApiError> {
     products.delete(ProductId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -21,12 +21,13 @@ use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, SqlErr, Statement};
 use shaku::Component;
 use shop_application::StorageError;
+use shop_application::idempotency::Completion;
 use shop_application::ports::{CartRepository, Saved};
 use shop_domain::{Cart, CartId, LineChange, MaxLineQuantity, ProductId, Quantity, Version};
 
 use super::engine::SessionFactory;
 use super::entities::{cart, cart_line};
-use super::storage_error;
+use super::{idempotency, storage_error};
 
 /// Carts in the `carts` and `product_cart_association` tables.
 #[derive(Component)]
@@ -38,35 +39,50 @@ pub struct SeaOrmCartRepository {
 
 #[async_trait]
 impl CartRepository for SeaOrmCartRepository {
-    async fn insert(&self, new: &Cart) -> Result<(), StorageError> {
+    async fn insert(&self, new: &Cart, completion: Option<&Completion>) -> Result<(), StorageError> {
         let row = cart::ActiveModel {
             id: Set(new.id.0),
             version: Set(version_to_db(new.version)),
             created_at: Set(new.created_at),
             updated_at: Set(new.updated_at),
         };
-        cart::Entity::insert(row).exec_without_returning(self.sessions.writer()).await.map_err(storage_error)?;
-        Ok(())
+        let Some(completion) = completion else {
+            cart::Entity::insert(row).exec_without_returning(self.sessions.writer()).await.map_err(storage_error)?;
+            return Ok(());
+        };
+        // Dropped without a commit on any error: nothing of it stays.
+        let txn = self.sessions.begin().await.map_err(storage_error)?;
+        cart::Entity::insert(row).exec_without_returning(&txn).await.map_err(storage_error)?;
+        idempotency::complete(&txn, completion).await?;
+        txn.commit().await.map_err(storage_error)
     }
 
     async fn get(&self, id: CartId) -> Result<Option<Cart>, StorageError> {
         read_cart(self.sessions.connection(), id).await
     }
 
-    async fn save(&self, cart: &Cart, change: LineChange) -> Result<Saved, StorageError> {
+    async fn save(
+        &self,
+        cart: &Cart,
+        change: LineChange,
+        completion: Option<&Completion>,
+    ) -> Result<Saved, StorageError> {
         let txn = self.sessions.begin().await.map_err(storage_error)?;
-        let saved = match compare_and_set_version(&txn, cart).await {
-            Ok(true) => write_line(&txn, cart, change).await,
+        let mut saved = match compare_and_set_version(&txn, cart).await {
+            Ok(true) => write_line(&txn, cart, change).await.map_err(storage_error),
             Ok(false) => Ok(Saved::Stale),
-            Err(err) => Err(err),
+            Err(err) => Err(storage_error(err)),
         };
+        if let (Ok(Saved::Done), Some(completion)) = (&saved, completion) {
+            saved = idempotency::complete(&txn, completion).await.map(|()| Saved::Done);
+        }
         if let Ok(Saved::Done) = saved {
             txn.commit().await.map_err(storage_error)?;
         } else if let Err(err) = txn.rollback().await {
             // Nothing was committed either way; the pool discards a broken connection.
             tracing::debug!(error = %err, "rolling back a cart save failed");
         }
-        saved.map_err(storage_error)
+        saved
     }
 
     async fn delete(&self, cart: &Cart) -> Result<Saved, StorageError> {

@@ -1,0 +1,212 @@
+//! `Idempotency-Key` (draft-ietf-httpapi-idempotency-key-header) on the
+//! routes whose use cases take an `Idempotent` write: a route layer
+//! ([`once`]) that claims the key, replays a kept answer, refuses a reused or
+//! busy key, and releases the claim when the request fails.
+//!
+//! The answer itself is stored by the write, in the transaction of its
+//! change: handlers render their response with [`Rendered`], hand the same
+//! rendering to the use case ([`KeyClaim::once`]), and a replay decodes it
+//! byte for byte.
+
+use std::sync::Arc;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use shaku::HasComponent;
+use shop_application::idempotency::{
+    Answer, Claim, Claimed, Fingerprint, IdempotencyKey, IdempotencyService, Idempotent,
+};
+
+use super::BODY_LIMIT_BYTES;
+use super::problem::ApiError;
+use crate::container::AppModule;
+
+/// The request header that carries the key.
+pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+/// The response header of a replayed answer.
+pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// Route layer: a `POST` with an `Idempotency-Key` runs at most once per key.
+/// Other requests pass untouched. Put it inside any layer that checks
+/// credentials, which come before the key.
+pub async fn once(request: Request, next: Next) -> Response {
+    if request.method() != Method::POST || !request.headers().contains_key(IDEMPOTENCY_KEY) {
+        return next.run(request).await;
+    }
+    match claimed(request, next).await {
+        Ok(response) | Err(response) => response,
+    }
+}
+
+async fn claimed(request: Request, next: Next) -> Result<Response, Response> {
+    let key = key(request.headers()).map_err(IntoResponse::into_response)?;
+    let Some(module) = request.extensions().get::<Arc<AppModule>>().cloned() else {
+        return Err(ApiError::Internal("the container is not in the request's extensions".into()).into_response());
+    };
+    let (parts, body) = request.into_parts();
+    // The body is part of what the key stands for; the limit is the one every body has.
+    let bytes = to_bytes(body, BODY_LIMIT_BYTES).await.map_err(|_| ApiError::PayloadTooLarge.into_response())?;
+    let keys: &dyn IdempotencyService = module.resolve_ref();
+    let claim =
+        match keys.claim(key, fingerprint(&parts, &bytes)).await.map_err(|e| ApiError::from(e).into_response())? {
+            Claimed::Mine(claim) => claim,
+            Claimed::Answered(answer) => return Ok(replay(&answer)),
+            Claimed::OtherRequest => return Err(ApiError::IdempotencyKeyReused.into_response()),
+            Claimed::Running { until } => {
+                let seconds = (until - chrono::Utc::now()).num_seconds().max(1);
+                return Err(ApiError::IdempotencyKeyInFlight { retry_after: seconds.unsigned_abs() }.into_response());
+            }
+        };
+    let mut request = Request::from_parts(parts, Body::from(bytes));
+    request.extensions_mut().insert(KeyClaim(Some(claim.clone())));
+    let response = next.run(request).await;
+    if !response.status().is_success() {
+        // It changed nothing: a retry with this key runs again. If this fails, the lease runs out.
+        if let Err(err) = keys.release(&claim).await {
+            tracing::warn!(error = %err, "releasing an idempotency key failed; it frees itself when its lease runs out");
+        }
+    }
+    Ok(response)
+}
+
+/// The key of `headers`: one field, 16 to 255 visible ASCII characters, bare
+/// or as a quoted string.
+fn key(headers: &HeaderMap) -> Result<IdempotencyKey, ApiError> {
+    let malformed = || {
+        ApiError::Malformed(
+            "Idempotency-Key must be one field of 16 to 255 visible ASCII characters, bare or in quotes".to_owned(),
+        )
+    };
+    let mut fields = headers.get_all(IDEMPOTENCY_KEY).iter();
+    let (Some(value), None) = (fields.next(), fields.next()) else {
+        return Err(malformed());
+    };
+    let text = value.to_str().map_err(|_| malformed())?;
+    let text = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
+    IdempotencyKey::new(text).map_err(|_| malformed())
+}
+
+/// What makes two requests "the same request": method, path and body bytes.
+fn fingerprint(parts: &Parts, body: &[u8]) -> Fingerprint {
+    let mut digest = Sha256::new();
+    digest.update(parts.method.as_str());
+    digest.update(b" ");
+    digest.update(parts.uri.path());
+    digest.update(b"\n");
+    digest.update(body);
+    Fingerprint(digest.finalize().into())
+}
+
+/// The claim [`once`] holds for this request, if it came with a key.
+#[derive(Debug, Clone, Default)]
+pub struct KeyClaim(Option<Claim>);
+
+impl KeyClaim {
+    /// The use case's idempotent write under this claim, answered by `answer`.
+    pub fn once<'a, T>(&'a self, answer: &'a (dyn Fn(&T) -> Answer + Sync)) -> Option<Idempotent<'a, T>> {
+        self.0.as_ref().map(|claim| Idempotent { claim, answer })
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for KeyClaim {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<Self>().cloned().unwrap_or_default())
+    }
+}
+
+/// A JSON response rendered to bytes: what a handler answers, and, for a
+/// write with a key, what is kept and replayed, the same bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rendered {
+    status: u16,
+    location: Option<String>,
+    etag: Option<String>,
+    body: String,
+}
+
+impl Rendered {
+    /// `body` as JSON, with `status` and the given `Location` and `ETag`.
+    pub fn json(status: StatusCode, body: &impl Serialize, location: Option<String>, etag: Option<String>) -> Self {
+        // Our response types always serialize; a failure would be a bug, shown as a 500.
+        let body = serde_json::to_string(body).unwrap_or_default();
+        Self { status: status.as_u16(), location, etag, body }
+    }
+
+    /// The answer a key keeps.
+    pub fn answer(&self) -> Answer {
+        Answer(serde_json::to_vec(self).unwrap_or_default())
+    }
+}
+
+impl IntoResponse for Rendered {
+    fn into_response(self) -> Response {
+        let Ok(status) = StatusCode::from_u16(self.status) else {
+            return ApiError::Internal(format!("a rendered status {} is no status", self.status).into())
+                .into_response();
+        };
+        let mut response = (status, self.body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        for (name, value) in [(header::LOCATION, self.location), (header::ETAG, self.etag)] {
+            if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                headers.insert(name, value);
+            }
+        }
+        response
+    }
+}
+
+/// The kept answer, as it was first given, marked as a replay.
+fn replay(answer: &Answer) -> Response {
+    match serde_json::from_slice::<Rendered>(&answer.0) {
+        Ok(rendered) => {
+            let mut response = rendered.into_response();
+            response.headers_mut().insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+            response
+        }
+        Err(err) => {
+            ApiError::Internal(format!("a kept idempotent answer does not decode: {err}").into()).into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(IDEMPOTENCY_KEY, HeaderValue::from_str(value).expect("a header value"));
+        }
+        headers
+    }
+
+    #[test]
+    fn keys_are_one_field_of_16_to_255_visible_ascii_characters() {
+        let sixteen = "0123456789abcdef";
+        assert_eq!(key(&headers(&[sixteen])).map(|k| k.as_str().to_owned()).ok().as_deref(), Some(sixteen));
+        let quoted = format!("\"{sixteen}\"");
+        assert_eq!(key(&headers(&[&quoted])).map(|k| k.as_str().to_owned()).ok().as_deref(), Some(sixteen));
+        assert!(key(&headers(&[&"k".repeat(255)])).is_ok());
+        for bad in ["0123456789abcde", &"k".repeat(256), "0123456789 abcdef", "\"0123456789abcde\"", ""] {
+            assert!(key(&headers(&[bad])).is_err(), "{bad:?}");
+        }
+        assert!(key(&headers(&[sixteen, sixteen])).is_err(), "two fields");
+    }
+
+    #[test]
+    fn a_rendered_answer_replays_byte_for_byte() {
+        let rendered = Rendered::json(StatusCode::CREATED, &serde_json::json!({"id": 1}), Some("/x/1".into()), None);
+        let again: Rendered = serde_json::from_slice(&rendered.answer().0).expect("decodes");
+        assert_eq!(again, rendered);
+    }
+}
