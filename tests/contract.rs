@@ -16,7 +16,9 @@ use chrono::{DateTime, Duration, SubsecRound, Utc};
 use shaku::HasComponent;
 use shop::container::{InMemoryStorage, SeaOrmStorage, Storage, module_builder};
 use shop::settings::Settings;
-use shop_application::idempotency::Completion;
+use shop_application::idempotency::{
+    Answer, Claim, Claimed, Completion, Fingerprint, IdempotencyKey, IdempotencyStore,
+};
 use shop_application::ports::{CartRepository, ProductCursor, ProductQuery, ProductRepository, Saved};
 use shop_application::services::{CartService, ProductService};
 use shop_application::{
@@ -35,6 +37,7 @@ struct Backend {
     settings: Settings,
     products: Arc<dyn ProductRepository>,
     carts: Arc<dyn CartRepository>,
+    keys: Arc<dyn IdempotencyStore>,
     _database: Option<TestDatabase>,
 }
 
@@ -42,7 +45,8 @@ impl Backend {
     fn new(storage: Arc<dyn Storage>, settings: Settings, database: Option<TestDatabase>) -> Self {
         let products: Arc<dyn ProductRepository> = storage.resolve();
         let carts: Arc<dyn CartRepository> = storage.resolve();
-        Self { storage, settings, products, carts, _database: database }
+        let keys: Arc<dyn IdempotencyStore> = storage.resolve();
+        Self { storage, settings, products, carts, keys, _database: database }
     }
 
     /// The cart use cases over this storage, with a line cap of `max`.
@@ -164,6 +168,12 @@ all_backends!(
     deleting_a_cart,
     concurrent_adds_sum_exactly,
     concurrent_changes_lose_no_update,
+    // Idempotency keys.
+    a_claim_is_exclusive_and_bound_to_its_request,
+    an_answer_commits_with_its_change,
+    a_claim_that_ran_out_writes_nothing,
+    releasing_frees_only_an_unanswered_claim_of_ones_own,
+    expired_keys_are_claimed_again_and_purged_in_batches,
 );
 
 fn now() -> DateTime<Utc> {
@@ -556,4 +566,129 @@ async fn concurrent_changes_lose_no_update(backend: Backend) {
     }
     let cart = read(&backend, cart.id).await;
     assert_eq!((cart.lines.len(), cart.version), (0, Version(40)));
+}
+
+// ---------------------------------------------------------------- idempotency keys
+
+fn claim(key: &str) -> Claim {
+    let key = IdempotencyKey::new(&format!("contract-key-{key}-0123456789")).expect("a valid key");
+    Claim { key, token: uuid::Uuid::new_v4(), keep_until: now() + Duration::hours(24) }
+}
+
+const SAME: Fingerprint = Fingerprint([1; 32]);
+const OTHER: Fingerprint = Fingerprint([2; 32]);
+
+fn completion(claim: &Claim, answer: &str) -> Completion {
+    Completion { claim: claim.clone(), answer: Answer(answer.as_bytes().to_vec()) }
+}
+
+async fn a_claim_is_exclusive_and_bound_to_its_request(backend: Backend) {
+    let first = claim("exclusive");
+    let lease = now() + Duration::seconds(30);
+    assert_eq!(backend.keys.claim(&first, SAME, lease, now()).await.expect("claimed"), Claimed::Mine(first.clone()));
+    let second = Claim { token: uuid::Uuid::new_v4(), ..first.clone() };
+    assert_eq!(
+        backend.keys.claim(&second, SAME, lease, now()).await.expect("answered"),
+        Claimed::Running { until: lease }
+    );
+    assert_eq!(backend.keys.claim(&second, OTHER, lease, now()).await.expect("answered"), Claimed::OtherRequest);
+}
+
+async fn an_answer_commits_with_its_change(backend: Backend) {
+    let lease = now() + Duration::seconds(30);
+    let tea = product("Tea", 1, now());
+    let for_product = claim("product");
+    backend.keys.claim(&for_product, SAME, lease, now()).await.expect("claimed");
+    backend.products.insert(&tea, Some(&completion(&for_product, "product answer"))).await.expect("inserted");
+    let again = Claim { token: uuid::Uuid::new_v4(), ..for_product };
+    let replay = backend.keys.claim(&again, SAME, lease, now()).await.expect("answered");
+    assert_eq!(replay, Claimed::Answered(Answer(b"product answer".to_vec())));
+    assert_eq!(backend.products.get(tea.id).await.expect("stored"), tea);
+
+    let for_cart = claim("cart");
+    let cart = Cart::new(CartId::new_random(), now());
+    backend.keys.claim(&for_cart, SAME, lease, now()).await.expect("claimed");
+    backend.carts.insert(&cart, Some(&completion(&for_cart, "cart answer"))).await.expect("inserted");
+    let replay = backend.keys.claim(&claim("cart"), SAME, lease, now()).await.expect("answered");
+    assert_eq!(replay, Claimed::Answered(Answer(b"cart answer".to_vec())));
+
+    let for_line = claim("line");
+    backend.keys.claim(&for_line, SAME, lease, now()).await.expect("claimed");
+    let mut changed = cart.clone();
+    let change = changed.add(&tea, qty(2), MaxLineQuantity::default(), now()).expect("fits");
+    let saved = backend.carts.save(&changed, change, Some(&completion(&for_line, "line answer"))).await;
+    assert_eq!(saved.expect("saved"), Saved::Done);
+    let replay = backend.keys.claim(&claim("line"), SAME, lease, now()).await.expect("answered");
+    assert_eq!(replay, Claimed::Answered(Answer(b"line answer".to_vec())));
+    assert_eq!(read(&backend, cart.id).await, changed);
+}
+
+async fn a_claim_that_ran_out_writes_nothing(backend: Backend) {
+    let tea = stored_product(&backend, "Tea", 1).await;
+    let cart = stored_cart(&backend).await;
+    let start = now();
+    let slow = claim("ran-out");
+    backend.keys.claim(&slow, SAME, start + Duration::seconds(1), start).await.expect("claimed");
+    // Its lease ran out; another request took the key over.
+    let later = start + Duration::seconds(2);
+    let taker = Claim { token: uuid::Uuid::new_v4(), ..slow.clone() };
+    let taken = backend.keys.claim(&taker, SAME, later + Duration::seconds(30), later).await.expect("claimed");
+    assert_eq!(taken, Claimed::Mine(taker.clone()));
+
+    let mut changed = cart.clone();
+    let change = changed.add(&tea, qty(1), MaxLineQuantity::default(), now()).expect("fits");
+    let late = backend.carts.save(&changed, change, Some(&completion(&slow, "late"))).await;
+    assert!(matches!(late, Err(StorageError::Unavailable(_))), "{late:?}");
+    let late = backend.carts.insert(&Cart::new(CartId::new_random(), now()), Some(&completion(&slow, "late"))).await;
+    assert!(matches!(late, Err(StorageError::Unavailable(_))), "{late:?}");
+    let ghost = product("Ghost", 1, now());
+    assert!(backend.products.insert(&ghost, Some(&completion(&slow, "late"))).await.is_err());
+    assert_eq!(read(&backend, cart.id).await, cart, "the change did not land");
+    assert!(matches!(backend.products.get(ghost.id).await, Err(ProductError::NotFound)));
+    let state = backend.keys.claim(&claim("ran-out"), SAME, later + Duration::seconds(30), later).await;
+    assert!(matches!(state.expect("answered"), Claimed::Running { .. }), "the taker still holds it, unanswered");
+}
+
+async fn releasing_frees_only_an_unanswered_claim_of_ones_own(backend: Backend) {
+    let lease = now() + Duration::seconds(30);
+    let held = claim("release");
+    backend.keys.claim(&held, SAME, lease, now()).await.expect("claimed");
+    let stranger = Claim { token: uuid::Uuid::new_v4(), ..held.clone() };
+    backend.keys.release(&stranger).await.expect("released");
+    assert!(matches!(backend.keys.claim(&stranger, SAME, lease, now()).await, Ok(Claimed::Running { .. })));
+    backend.keys.release(&held).await.expect("released");
+    let next = claim("release");
+    assert_eq!(backend.keys.claim(&next, OTHER, lease, now()).await.expect("claimed"), Claimed::Mine(next.clone()));
+
+    backend.carts.insert(&Cart::new(CartId::new_random(), now()), Some(&completion(&next, "kept"))).await.expect("ok");
+    backend.keys.release(&next).await.expect("released");
+    let replay = backend.keys.claim(&claim("release"), OTHER, lease, now()).await.expect("answered");
+    assert_eq!(replay, Claimed::Answered(Answer(b"kept".to_vec())), "an answer is never released");
+}
+
+async fn expired_keys_are_claimed_again_and_purged_in_batches(backend: Backend) {
+    let start = now();
+    let short = Duration::seconds(1);
+    let mut answered = Vec::new();
+    for i in 0..5 {
+        let claim = Claim { keep_until: start + short, ..claim(&format!("expiring-{i}")) };
+        backend.keys.claim(&claim, SAME, start + short, start).await.expect("claimed");
+        if i < 3 {
+            backend
+                .carts
+                .insert(&Cart::new(CartId::new_random(), now()), Some(&completion(&claim, "a")))
+                .await
+                .expect("ok");
+            answered.push(claim);
+        }
+    }
+    let later = start + Duration::seconds(2);
+    let renewed = claim("expiring-0");
+    let taken = backend.keys.claim(&renewed, OTHER, later + Duration::seconds(30), later).await.expect("claimed");
+    assert_eq!(taken, Claimed::Mine(renewed), "an expired answer is gone, even for another request");
+    assert_eq!(backend.keys.purge_expired(later, 3).await.expect("purged"), 3, "a batch at most");
+    assert_eq!(backend.keys.purge_expired(later, 3).await.expect("purged"), 1, "the rest; the renewed key stays");
+    assert_eq!(backend.keys.purge_expired(later, 3).await.expect("purged"), 0);
+    let state = backend.keys.claim(&claim("expiring-0"), OTHER, later + Duration::seconds(30), later).await;
+    assert!(matches!(state, Ok(Claimed::Running { .. })), "{state:?}");
 }

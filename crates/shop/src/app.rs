@@ -11,7 +11,10 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::net::TcpListener;
 
-use crate::container::{SeaOrmStorage, Storage, module_builder};
+use shaku::HasComponent;
+use shop_application::idempotency::IdempotencyService;
+
+use crate::container::{AppModule, SeaOrmStorage, Storage, module_builder};
 use crate::settings::{Settings, SettingsError};
 
 /// Why the service could not start.
@@ -62,6 +65,7 @@ pub async fn open_database(settings: &Settings) -> Result<DatabaseConnection, St
 pub struct Server {
     listener: TcpListener,
     router: axum::Router,
+    module: Arc<AppModule>,
     pools: Vec<DatabaseConnection>,
     shutdown_timeout: Duration,
 }
@@ -107,8 +111,8 @@ impl Server {
         let request_timeout = Duration::from_secs(settings.server.request_timeout_secs);
         let shutdown_timeout = Duration::from_secs(settings.server.shutdown_timeout_secs);
         let module = Arc::new(module_builder(settings, storage).build());
-        let router = crate::http::router(module, request_timeout);
-        Ok(Self { listener, router, pools, shutdown_timeout })
+        let router = crate::http::router(module.clone(), request_timeout);
+        Ok(Self { listener, router, module, pools, shutdown_timeout })
     }
 
     /// Where it listens (useful with port 0).
@@ -138,10 +142,12 @@ impl Server {
                 std::future::pending::<()>().await;
             }
         };
+        let sweeper = tokio::spawn(sweep(self.module));
         tokio::select! {
             result = serve => result?,
             () = deadline => tracing::warn!("requests still in flight after the shutdown timeout; stopping anyway"),
         }
+        sweeper.abort();
         for pool in self.pools {
             if let Err(err) = pool.close().await {
                 tracing::warn!(error = %err, "closing a database pool failed");
@@ -149,6 +155,26 @@ impl Server {
         }
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// How often expired records are swept, and the most deleted in one statement.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+const SWEEP_BATCH: u32 = 1000;
+
+/// Deletes expired idempotency keys now and every [`SWEEP_EVERY`], in bounded
+/// batches; several instances sweeping at once only share the work.
+async fn sweep(module: Arc<AppModule>) {
+    let keys: &dyn IdempotencyService = module.resolve_ref();
+    let mut every = tokio::time::interval(SWEEP_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match keys.purge_expired(SWEEP_BATCH).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "expired idempotency keys deleted"),
+            Err(err) => tracing::warn!(error = %err, "sweeping expired idempotency keys failed; trying again later"),
+        }
     }
 }
 

@@ -288,7 +288,7 @@ impl Settings {
     /// How long an idempotency key's claim holds: longer than any request
     /// that holds it can run, with a margin for clocks of other instances.
     pub fn idempotency_lease(&self) -> Duration {
-        Duration::from_secs(self.server.request_timeout_secs) + Duration::from_secs(5)
+        Duration::from_secs(self.server.request_timeout_secs) + Duration::from_secs(2)
     }
 }
 

@@ -12,10 +12,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, IfMatch, IfMatchHeader};
-use super::idempotency::{KeyClaim, Rendered};
+use super::idempotency::{IdempotencyKeyHeader, KeyClaim, Rendered};
 use super::input::{Errors, Field, integer, string};
 use super::openapi::{
-    MalformedRequest, NotFound, PayloadTooLarge, PreconditionFailed, UnsupportedMediaType, ValidationFailed,
+    IdempotencyKeyInFlight, MalformedRequest, NotFound, PayloadTooLarge, PreconditionFailed, UnsupportedMediaType,
+    ValidationFailed, ValidationOrKeyReused,
 };
 use super::problem::{ApiError, Problem};
 use super::timestamp::rfc3339;
@@ -163,11 +164,13 @@ type Config = Inject<AppModule, dyn AppSettings>;
     path = "/api/v1/carts",
     operation_id = "create_cart",
     tag = "carts",
+    params(IdempotencyKeyHeader),
     request_body(content = Option<NewCartRequest>, content_type = "application/json", description = "None, or `{}`"),
     responses(
-        (status = 201, description = "The new, empty cart", body = CartBody, headers(
+        (status = 201, description = "The new, empty cart (or, with a key sent before, the first answer again)", body = CartBody, headers(
             ("Location" = String, description = "The new cart's URL"),
             ("ETag" = String, description = "The cart's version, quoted: `\"0\"`"),
+            ("Idempotent-Replayed" = String, description = "`true` when this is the kept answer of an earlier request with the same key"),
         ), links(
             ("GetCart" = (operation_id = "get_cart", parameters(("cart_id" = "$response.body#/id")))),
             ("AddItem" = (operation_id = "add_cart_item", parameters(("cart_id" = "$response.body#/id")))),
@@ -176,9 +179,10 @@ type Config = Inject<AppModule, dyn AppSettings>;
             ("DeleteCart" = (operation_id = "delete_cart", parameters(("cart_id" = "$response.body#/id")))),
         )),
         (status = 400, response = MalformedRequest),
+        (status = 409, response = IdempotencyKeyInFlight),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
+        (status = 422, response = ValidationOrKeyReused),
     )
 )]
 pub async fn create(
@@ -222,16 +226,20 @@ pub async fn get(carts: Carts, config: Config, ApiPath(id): ApiPath<Uuid>) -> Re
     path = "/api/v1/carts/{cart_id}/items",
     operation_id = "add_cart_item",
     tag = "carts",
-    params(("cart_id" = Uuid, Path, description = "The cart's id"), IfMatchHeader),
+    params(("cart_id" = Uuid, Path, description = "The cart's id"), IfMatchHeader, IdempotencyKeyHeader),
     request_body(content = AddItemRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "The cart as changed", body = CartBody, headers(("ETag" = String, description = "The cart's version, quoted"))),
+        (status = 200, description = "The cart as changed (or, with a key sent before, the first answer again)", body = CartBody, headers(
+            ("ETag" = String, description = "The cart's version, quoted"),
+            ("Idempotent-Replayed" = String, description = "`true` when this is the kept answer of an earlier request with the same key"),
+        )),
         (status = 400, response = MalformedRequest),
         (status = 404, response = NotFound),
+        (status = 409, response = IdempotencyKeyInFlight),
         (status = 412, response = PreconditionFailed),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
-        (status = 422, description = "Unknown product, quantity out of range, or the line would pass the cap; nothing changed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown product, quantity out of range, the line would pass the cap, or the Idempotency-Key was used for another request (`idempotency-key-reused`); nothing changed", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn add_item(

@@ -103,6 +103,26 @@ fn fingerprint(parts: &Parts, body: &[u8]) -> Fingerprint {
     Fingerprint(digest.finalize().into())
 }
 
+/// Documents the `Idempotency-Key` header of the writes that take one.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // documentation only; `once` reads the header
+pub struct IdempotencyKeyHeader {
+    /// Makes retrying this request safe: the first request with a key runs; the same request sent
+    /// again with it within `idempotency.ttl` (24 h) changes nothing and gets the first answer again,
+    /// with `Idempotent-Replayed: true`. 16 to 255 visible ASCII characters (a random UUID is the usual
+    /// choice), bare or in double quotes. The same key with another request is a 422
+    /// (`idempotency-key-reused`); while its first request runs, a 409 with `Retry-After`. A request
+    /// that fails keeps nothing.
+    #[param(
+        rename = "Idempotency-Key",
+        nullable = false,
+        pattern = r"^[!#-~]{16,255}$",
+        example = "3b1c6a0e-2f4d-4e8a-9a51-0c2d7e9f1b23"
+    )]
+    idempotency_key: Option<String>,
+}
+
 /// The claim [`once`] holds for this request, if it came with a key.
 #[derive(Debug, Clone, Default)]
 pub struct KeyClaim(Option<Claim>);

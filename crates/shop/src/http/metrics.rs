@@ -35,17 +35,35 @@ fn recorder() -> &'static PrometheusHandle {
     })
 }
 
-/// Middleware: counts and times every request by method, matched route and status.
+/// Middleware: counts and times every request by method, matched route and
+/// status; and counts the requests whose client went away before the answer
+/// (`http_requests_abandoned_total`), whose handler is then dropped.
 pub async fn track(request: Request, next: Next) -> Response {
     recorder();
     let started = Instant::now();
     let method = request.method().to_string();
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    let mut abandoned = Abandoned(Some((method, route)));
     let response = next.run(request).await;
+    let Some((method, route)) = abandoned.0.take() else {
+        return response;
+    };
     let labels = [("method", method), ("route", route), ("status", response.status().as_u16().to_string())];
     metrics::counter!("http_requests_total", &labels).increment(1);
     metrics::histogram!(REQUEST_DURATION, &labels).record(started.elapsed().as_secs_f64());
     response
+}
+
+/// Counts a request as abandoned if dropped before its answer (method, route).
+struct Abandoned(Option<(String, String)>);
+
+impl Drop for Abandoned {
+    fn drop(&mut self) {
+        if let Some((method, route)) = self.0.take() {
+            tracing::debug!("the client went away before the answer; the request was dropped");
+            metrics::counter!("http_requests_abandoned_total", "method" => method, "route" => route).increment(1);
+        }
+    }
 }
 
 /// Prometheus metrics (text exposition format).

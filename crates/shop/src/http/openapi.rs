@@ -34,6 +34,8 @@ use super::problem::{FieldError, Problem};
             PreconditionFailed,
             PayloadTooLarge,
             UnsupportedMediaType,
+            IdempotencyKeyInFlight,
+            ValidationOrKeyReused,
             ServiceUnavailable,
             InternalError
         )
@@ -85,6 +87,8 @@ problem_responses! {
     UnsupportedMediaType => "The body is not `application/json`",
     ServiceUnavailable => "The database is unreachable or the request timed out; retry later",
     InternalError => "An internal error; details are in the service's log under the request id",
+    IdempotencyKeyInFlight => "A request with this `Idempotency-Key` is still running (`idempotency-key-in-flight`); `Retry-After` says when to try again",
+    ValidationOrKeyReused => "Well-formed JSON that breaks a rule (`errors` names each offending field), or an `Idempotency-Key` used before for another request (`idempotency-key-reused`); nothing changed",
 }
 
 fn request_id_header() -> utoipa::openapi::header::Header {

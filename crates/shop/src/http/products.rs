@@ -14,10 +14,11 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::idempotency::{KeyClaim, Rendered};
+use super::idempotency::{IdempotencyKeyHeader, KeyClaim, Rendered};
 use super::input::{Errors, Field, integer, string};
 use super::openapi::{
-    MalformedRequest, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed,
+    IdempotencyKeyInFlight, MalformedRequest, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
+    ValidationFailed, ValidationOrKeyReused,
 };
 use super::problem::ApiError;
 use super::timestamp::rfc3339;
@@ -135,11 +136,15 @@ type Config = Inject<AppModule, dyn AppSettings>;
     path = "/api/v1/products",
     operation_id = "create_product",
     tag = "products",
+    params(IdempotencyKeyHeader),
     request_body(content = NewProductRequest, content_type = "application/json"),
     security((), ("admin_token" = [])),
     responses(
-        (status = 201, description = "Created", body = ProductBody,
-            headers(("Location" = String, description = "The new product's URL")),
+        (status = 201, description = "Created (or, with a key sent before, the first answer again)", body = ProductBody,
+            headers(
+                ("Location" = String, description = "The new product's URL"),
+                ("Idempotent-Replayed" = String, description = "`true` when this is the kept answer of an earlier request with the same key"),
+            ),
             links(
                 ("GetProduct" = (operation_id = "get_product", parameters(("product_id" = "$response.body#/id")))),
                 ("UpdateProduct" = (operation_id = "update_product", parameters(("product_id" = "$response.body#/id")))),
@@ -148,8 +153,9 @@ type Config = Inject<AppModule, dyn AppSettings>;
         (status = 400, response = MalformedRequest),
         (status = 401, response = Unauthorized),
         (status = 413, response = PayloadTooLarge),
+        (status = 409, response = IdempotencyKeyInFlight),
         (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
+        (status = 422, response = ValidationOrKeyReused),
     )
 )]
 pub async fn create(
