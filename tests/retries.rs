@@ -197,6 +197,17 @@ async fn malformed_keys_are_400_and_do_nothing(database: TestDatabase) {
         .await
         .expect("answered");
     assert_eq!(twice.status(), StatusCode::BAD_REQUEST, "two fields");
+    let huge = format!("{{\"product_id\": \"{tea}\"{}}}", " ".repeat(70_000));
+    let response = app
+        .client
+        .post(app.url(&items))
+        .header("idempotency-key", key("huge"))
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(huge)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE, "the body limit holds with a key too");
     assert_eq!(quantity(&app, &cart).await, (0, 0), "nothing was added");
 }
 

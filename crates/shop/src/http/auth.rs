@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
@@ -17,13 +17,10 @@ use crate::container::{AppModule, AppSettings};
 /// `OPTIONS`) needs `Authorization: Bearer <auth.admin_token>` when a token
 /// is configured. It runs before anything else looks at the request, so 401
 /// comes before a malformed body or an idempotency key.
-pub async fn catalog_writes(request: Request, next: Next) -> Response {
+pub async fn catalog_writes(State(module): State<Arc<AppModule>>, request: Request, next: Next) -> Response {
     if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(request).await;
     }
-    let Some(module) = request.extensions().get::<Arc<AppModule>>() else {
-        return ApiError::Internal("the container is not in the request's extensions".into()).into_response();
-    };
     let settings: &dyn AppSettings = module.resolve_ref();
     match settings.settings().auth.admin_token() {
         Some(expected) if !presents(request.headers(), expected.expose()) => ApiError::Unauthorized.into_response(),

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -35,23 +35,28 @@ pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-
 /// Route layer: a `POST` with an `Idempotency-Key` runs at most once per key.
 /// Other requests pass untouched. Put it inside any layer that checks
 /// credentials, which come before the key.
-pub async fn once(request: Request, next: Next) -> Response {
+pub async fn once(State(module): State<Arc<AppModule>>, request: Request, next: Next) -> Response {
     if request.method() != Method::POST || !request.headers().contains_key(IDEMPOTENCY_KEY) {
         return next.run(request).await;
     }
-    match claimed(request, next).await {
+    match claimed(&module, request, next).await {
         Ok(response) | Err(response) => response,
     }
 }
 
-async fn claimed(request: Request, next: Next) -> Result<Response, Response> {
+async fn claimed(module: &AppModule, request: Request, next: Next) -> Result<Response, Response> {
     let key = key(request.headers()).map_err(IntoResponse::into_response)?;
-    let Some(module) = request.extensions().get::<Arc<AppModule>>().cloned() else {
-        return Err(ApiError::Internal("the container is not in the request's extensions".into()).into_response());
-    };
     let (parts, body) = request.into_parts();
     // The body is part of what the key stands for; the limit is the one every body has.
-    let bytes = to_bytes(body, BODY_LIMIT_BYTES).await.map_err(|_| ApiError::PayloadTooLarge.into_response())?;
+    let bytes = to_bytes(body, BODY_LIMIT_BYTES).await.map_err(|err| {
+        let too_large = err.into_inner().downcast_ref::<http_body_util::LengthLimitError>().is_some();
+        let problem = if too_large {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::Malformed("the request body could not be read".to_owned())
+        };
+        problem.into_response()
+    })?;
     let keys: &dyn IdempotencyService = module.resolve_ref();
     let claim =
         match keys.claim(key, fingerprint(&parts, &bytes)).await.map_err(|e| ApiError::from(e).into_response())? {

@@ -37,42 +37,55 @@ use shop_domain::MaxLineQuantity;
 /// The largest accepted request body: 64 KiB.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
-/// The routes, each with its OpenAPI operation: a handler routed here is a
-/// documented one.
-fn documented_routes() -> OpenApiRouter<Arc<AppModule>> {
-    // Layers added later run first: the token before the idempotency key.
-    let catalog = OpenApiRouter::new()
-        .routes(routes!(products::create, products::list))
-        .routes(routes!(products::get, products::update, products::delete))
-        .route_layer(middleware::from_fn(idempotency::once))
-        .route_layer(middleware::from_fn(auth::catalog_writes));
-    let new_carts_and_lines = OpenApiRouter::new()
-        .routes(routes!(carts::create))
-        .routes(routes!(carts::add_item, carts::clear))
-        .route_layer(middleware::from_fn(idempotency::once));
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(catalog)
-        .merge(new_carts_and_lines)
-        .routes(routes!(carts::get, carts::delete))
-        .routes(routes!(carts::set_item, carts::remove_item))
-        .routes(routes!(health::live))
-        .routes(routes!(health::ready))
-        .routes(routes!(metrics::render))
-        .routes(routes!(serve_openapi))
+/// The routes, each with its OpenAPI operation (a handler routed here is a
+/// documented one), grouped by the route layers [`router`] gives them.
+struct Routes {
+    /// The catalog: its writes need the admin token; creating takes an idempotency key.
+    catalog: OpenApiRouter<Arc<AppModule>>,
+    /// Creating a cart and adding to one: they take an idempotency key.
+    new_carts_and_lines: OpenApiRouter<Arc<AppModule>>,
+    /// Everything else.
+    others: OpenApiRouter<Arc<AppModule>>,
 }
 
-/// The routes and their complete OpenAPI description, for a line cap of `max`.
-fn routes_and_description(max: MaxLineQuantity) -> (Router<Arc<AppModule>>, utoipa::openapi::OpenApi) {
-    let (routes, mut document) = documented_routes().split_for_parts();
-    openapi::Shared.modify(&mut document);
-    openapi::LineQuantityCap(max).modify(&mut document);
-    (routes, document)
+fn documented_routes() -> Routes {
+    Routes {
+        catalog: OpenApiRouter::new().routes(routes!(products::create, products::list)).routes(routes!(
+            products::get,
+            products::update,
+            products::delete
+        )),
+        new_carts_and_lines: OpenApiRouter::new()
+            .routes(routes!(carts::create))
+            .routes(routes!(carts::add_item, carts::clear)),
+        others: OpenApiRouter::new()
+            .routes(routes!(carts::get, carts::delete))
+            .routes(routes!(carts::set_item, carts::remove_item))
+            .routes(routes!(health::live))
+            .routes(routes!(health::ready))
+            .routes(routes!(metrics::render))
+            .routes(routes!(serve_openapi)),
+    }
+}
+
+impl Routes {
+    /// All of them, with the OpenAPI description completed for a line cap of `max`.
+    fn merged(self, max: MaxLineQuantity) -> (Router<Arc<AppModule>>, utoipa::openapi::OpenApi) {
+        let all = OpenApiRouter::with_openapi(ApiDoc::openapi())
+            .merge(self.catalog)
+            .merge(self.new_carts_and_lines)
+            .merge(self.others);
+        let (routes, mut document) = all.split_for_parts();
+        openapi::Shared.modify(&mut document);
+        openapi::LineQuantityCap(max).modify(&mut document);
+        (routes, document)
+    }
 }
 
 /// The OpenAPI description of the service, as `GET /openapi.json` serves it
 /// with `cart.max_line_quantity` = `max`.
 pub fn openapi(max: MaxLineQuantity) -> utoipa::openapi::OpenApi {
-    routes_and_description(max).1
+    documented_routes().merged(max).1
 }
 
 /// The OpenAPI 3.1 description of every endpoint.
@@ -92,14 +105,23 @@ async fn serve_openapi(
 /// The service's router over a built container.
 pub fn router(module: Arc<AppModule>, request_timeout: Duration) -> Router {
     let settings: &dyn AppSettings = module.resolve_ref();
-    let (routes, document) = routes_and_description(settings.settings().cart.max_line_quantity);
+    let max_line_quantity = settings.settings().cart.max_line_quantity;
+    let once = || middleware::from_fn_with_state(module.clone(), idempotency::once);
+    let Routes { catalog, new_carts_and_lines, others } = documented_routes();
+    let routes = Routes {
+        // Route layers added later run first: the token before the idempotency key.
+        catalog: catalog
+            .route_layer(once())
+            .route_layer(middleware::from_fn_with_state(module.clone(), auth::catalog_writes)),
+        new_carts_and_lines: new_carts_and_lines.route_layer(once()),
+        others,
+    };
+    let (routes, document) = routes.merged(max_line_quantity);
     routes
         .merge(SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::from("/openapi.json")))
         .fallback(|| async { ApiError::NotFound("no such resource") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(Extension(Arc::new(document)))
-        // For the route layers (token, idempotency key), which have no state.
-        .layer(Extension(module.clone()))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(
             ServiceBuilder::new()
