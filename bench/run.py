@@ -224,10 +224,11 @@ def to_ms(text):
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(seconds, lines, pages, threads=2):
+def wrk(seconds, lines, argument, script="mix.lua"):
+    """A wrk run of `script`, given the lines file and `argument` (mix.lua: the pages file; adds.lua: plain or keyed)."""
     out = run(
-        ["wrk", f"-t{threads}", f"-c{CONCURRENCY}", f"-d{seconds}s", "--latency", "-s", str(BENCH / "mix.lua"),
-         f"http://127.0.0.1:{PORT}", "--", str(lines), str(pages)]
+        ["wrk", "-t2", f"-c{CONCURRENCY}", f"-d{seconds}s", "--latency", "-s", str(BENCH / script),
+         f"http://127.0.0.1:{PORT}", "--", str(lines), str(argument)]
     )
     percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
@@ -282,6 +283,7 @@ def statement_census(url, directory, seed, lines):
         ("POST item (add 1)", "POST", f"/api/v1/carts/{cart}/items", {"product_id": product, "quantity": 1}),
         ("PUT item (set 1..3)", "PUT", f"/api/v1/carts/{cart}/items/{product}", None),
         ("GET product page", "GET", "/api/v1/products?limit=50", None),
+        ("POST item with an Idempotency-Key", "POST", f"/api/v1/carts/{cart}/items", {"product_id": product, "quantity": 1}),
     ]
     counts = {}
     try:
@@ -290,8 +292,11 @@ def statement_census(url, directory, seed, lines):
             for i in range(10):
                 payload = body if method != "PUT" else {"quantity": 1 + i % 3}
                 data = json.dumps(payload).encode() if payload is not None else None
+                headers = {"Content-Type": "application/json"}
+                if "Idempotency-Key" in name:
+                    headers["Idempotency-Key"] = f"census-{uuid.uuid4()}"
                 request = urllib.request.Request(f"http://127.0.0.1:{PORT}{path}", data=data, method=method,
-                                                 headers={"Content-Type": "application/json"})
+                                                 headers=headers)
                 urllib.request.urlopen(request, timeout=10).read()
             time.sleep(0.2)
             counts[name] = (log_path.read_text().count("summary=") - before) / 10
@@ -337,6 +342,8 @@ def main():
         rounds.append({"service": http, "pgbench": sql, "ratio": http["rps"] / sql["tps"]})
         log(f"round {r + 1}: service {http['rps']:.0f} rps (p99 {http['p99_ms']:.2f} ms, non-2xx {http['non_2xx']}), "
             f"pgbench {sql['tps']:.0f} tps, ratio {http['rps'] / sql['tps']:.2f}")
+    log("adds alone, without and with an Idempotency-Key")
+    adds = {kind: wrk(max(2, args.duration // 2), lines, kind, script="adds.lua") for kind in ("plain", "keyed")}
     rss = service.peak_rss_mib()
     service.stop()
     census = statement_census(url, work, seed, lines)
@@ -362,10 +369,12 @@ def main():
         "median_ratio": statistics.median(r["ratio"] for r in rounds),
         "median_p50_ms": statistics.median(r["service"]["p50_ms"] for r in rounds),
         "median_p99_ms": statistics.median(r["service"]["p99_ms"] for r in rounds),
-        "non_2xx": sum(r["service"]["non_2xx"] + r["service"]["socket_errors"] for r in rounds),
+        "non_2xx": sum(r["service"]["non_2xx"] + r["service"]["socket_errors"] for r in rounds)
+        + sum(a["non_2xx"] + a["socket_errors"] for a in adds.values()),
         "peak_rss_mib": rss,
         "median_cpu_us_per_request": statistics.median(r["service"]["cpu_us_per_request"] for r in rounds),
         "statements_per_request": census,
+        "adds": adds,
         "sqlite": sqlite_rounds,
         "sqlite_peak_rss_mib": sqlite_rss,
         "sqlite_locked_errors": locked,
@@ -406,6 +415,10 @@ def render(result, seed, args):
         "|---|---|",
     ]
     out += [f"| {kind} | {count:g} |" for kind, count in result["statements_per_request"].items()]
+    out += ["", "Adds alone (`bench/adds.lua`), without and with a new `Idempotency-Key` per request:", "",
+            "| adds | rps | p50 ms | p99 ms | non-2xx |", "|---|---|---|---|---|"]
+    for kind, a in result["adds"].items():
+        out.append(f"| {kind} | {a['rps']:.0f} | {a['p50_ms']:.2f} | {a['p99_ms']:.2f} | {a['non_2xx'] + a['socket_errors']} |")
     if result["sqlite"]:
         out += ["", "SQLite (embedded), same mix:", "", "| round | rps | p50 ms | p99 ms | non-2xx |", "|---|---|---|---|---|"]
         for i, s in enumerate(result["sqlite"], 1):

@@ -525,3 +525,38 @@ async fn a_client_that_goes_away_is_counted() {
         .and_then(|n| n.parse::<f64>().ok());
     assert!(abandoned.is_some_and(|n| n >= 1.0), "{metrics}");
 }
+
+/// A keyed request whose client went away (its handler is dropped) changed
+/// nothing, and its key is free at once: the retry runs, it does not wait
+/// for the claim's lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_abandoned_keyed_request_frees_its_key() {
+    let Some(database) = TestDatabase::postgres().await else {
+        return;
+    };
+    let app = TestApp::spawn(&database).await;
+    let tea = product(&app, "Tea").await;
+    let cart = cart(&app).await;
+    let items = format!("/api/v1/carts/{cart}/items");
+    let k = key("abandoned");
+    let body = json!({"product_id": tea, "quantity": 1});
+    let locker = Database::connect(&database.settings.database.url).await.expect("a second session");
+    locker
+        .execute_unprepared("SET search_path = homework; BEGIN; LOCK TABLE carts IN ACCESS EXCLUSIVE MODE")
+        .await
+        .expect("locked");
+    let impatient = app
+        .client
+        .post(app.url(&items))
+        .header("idempotency-key", &k)
+        .json(&body)
+        .timeout(Duration::from_millis(300))
+        .send()
+        .await;
+    assert!(impatient.is_err(), "the client gave up");
+    locker.execute_unprepared("COMMIT").await.expect("unlocked");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let retry = parts(post(&app, &items, Some(&k), Some(body)).await).await;
+    assert_eq!((retry.0, retry.3), (StatusCode::OK, None), "the retry ran, at once");
+    assert_eq!(quantity(&app, &cart).await, (1, 1), "applied once");
+}

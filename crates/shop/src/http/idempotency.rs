@@ -39,12 +39,12 @@ pub async fn once(State(module): State<Arc<AppModule>>, request: Request, next: 
     if request.method() != Method::POST || !request.headers().contains_key(IDEMPOTENCY_KEY) {
         return next.run(request).await;
     }
-    match claimed(&module, request, next).await {
+    match claimed(module, request, next).await {
         Ok(response) | Err(response) => response,
     }
 }
 
-async fn claimed(module: &AppModule, request: Request, next: Next) -> Result<Response, Response> {
+async fn claimed(module: Arc<AppModule>, request: Request, next: Next) -> Result<Response, Response> {
     let key = key(request.headers()).map_err(IntoResponse::into_response)?;
     let (parts, body) = request.into_parts();
     // The body is part of what the key stands for; the limit is the one every body has.
@@ -70,14 +70,43 @@ async fn claimed(module: &AppModule, request: Request, next: Next) -> Result<Res
         };
     let mut request = Request::from_parts(parts, Body::from(bytes));
     request.extensions_mut().insert(KeyClaim(Some(claim.clone())));
+    let mut unfinished = Unfinished { module: module.clone(), claim, finished: false };
     let response = next.run(request).await;
+    unfinished.finished = true;
     if !response.status().is_success() {
-        // It changed nothing: a retry with this key runs again. If this fails, the lease runs out.
-        if let Err(err) = keys.release(&claim).await {
-            tracing::warn!(error = %err, "releasing an idempotency key failed; it frees itself when its lease runs out");
-        }
+        release(keys, &unfinished.claim).await;
     }
     Ok(response)
+}
+
+/// A failed request changed nothing: a retry with its key runs again. If the
+/// release fails, the claim frees itself when its lease runs out.
+async fn release(keys: &dyn IdempotencyService, claim: &Claim) {
+    if let Err(err) = keys.release(claim).await {
+        tracing::warn!(error = %err, "releasing an idempotency key failed; it frees itself when its lease runs out");
+    }
+}
+
+/// Releases the claim of a request dropped before it finished (it timed out,
+/// or its client went away): its transaction, if any, rolled back, and if it
+/// did commit, its answer is stored and the release leaves it alone. A
+/// panic, like a crash, leaves the claim to its lease.
+struct Unfinished {
+    module: Arc<AppModule>,
+    claim: Claim,
+    finished: bool,
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if self.finished || std::thread::panicking() {
+            return;
+        }
+        let (module, claim) = (self.module.clone(), self.claim.clone());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { release(module.resolve_ref(), &claim).await });
+        }
+    }
 }
 
 /// The key of `headers`: one field, 16 to 255 visible ASCII characters, bare
