@@ -25,8 +25,8 @@ use shop_application::{
     AddItemError, CartWriteError, GetCartError, ProductError, RemoveItemError, SetItemError, StorageError,
 };
 use shop_domain::{
-    Cart, CartId, Description, LineChange, LineQuantityExceeded, MaxLineQuantity, NewProduct, Price, Product,
-    ProductId, ProductName, ProductPatch, Quantity, Version,
+    Cart, CartId, CartLimits, Description, LineChange, LineQuantityExceeded, MaxLineQuantity, NewProduct, Price,
+    Product, ProductId, ProductName, ProductPatch, Quantity, SearchText, Version,
 };
 use shop_infrastructure::in_memory::InMemoryStore;
 use shop_tests::TestDatabase;
@@ -118,6 +118,9 @@ impl CartRepository for GeneralPathOnly {
     }
     async fn delete(&self, cart: &Cart) -> Result<Saved, StorageError> {
         self.0.delete(cart).await
+    }
+    async fn purge_expired(&self, expired_before: DateTime<Utc>, limit: u32) -> Result<u64, StorageError> {
+        self.0.purge_expired(expired_before, limit).await
     }
 }
 
@@ -290,7 +293,7 @@ async fn product_search_ignores_case_and_escapes_wildcards(backend: Backend) {
     let tea = stored_product(&backend, "Grüner TEE", 1).await;
     let percent = stored_product(&backend, "100% cotton", 1).await;
     stored_product(&backend, "1000 cottons", 1).await;
-    let search = |text: &str| ProductQuery { after: None, name_contains: Some(text.to_owned()), limit: 10 };
+    let search = |text: &str| ProductQuery { after: None, name_contains: SearchText::new(text).ok(), limit: 10 };
     let ids = |products: Vec<Product>| products.into_iter().map(|p| p.id).collect::<Vec<_>>();
     assert_eq!(ids(backend.products.list(&search("grÜNER t")).await.expect("list")), vec![tea.id]);
     assert_eq!(ids(backend.products.list(&search("0% c")).await.expect("list")), vec![percent.id]);
@@ -309,14 +312,14 @@ async fn saving_stores_each_kind_of_change(backend: Backend) {
     let tea = stored_product(&backend, "Tea", 450).await;
     let cake = stored_product(&backend, "Cake", 300).await;
     let mut cart = stored_cart(&backend).await;
-    let max = MaxLineQuantity::default();
+    let max = CartLimits::default();
     let mut changes = vec![cart.add(&tea, qty(2), max, now()).expect("fits")];
     let mut expected = vec![cart.clone()];
-    changes.push(cart.set_quantity(&cake, Some(qty(3)), now()).expect("a new line"));
+    changes.push(cart.set_quantity(&cake, Some(qty(3)), max, now()).expect("fits").expect("a new line"));
     expected.push(cart.clone());
     changes.push(cart.add(&tea, qty(5), max, now()).expect("fits"));
     expected.push(cart.clone());
-    changes.push(cart.set_quantity(&tea, None, now()).expect("removed"));
+    changes.push(cart.set_quantity(&tea, None, max, now()).expect("fits").expect("removed"));
     expected.push(cart.clone());
     changes.push(cart.clear(now()).expect("cleared"));
     expected.push(cart.clone());
@@ -334,7 +337,7 @@ async fn a_stale_save_writes_nothing(backend: Backend) {
     let tea = stored_product(&backend, "Tea", 1).await;
     let cake = stored_product(&backend, "Cake", 2).await;
     let cart = stored_cart(&backend).await;
-    let max = MaxLineQuantity::default();
+    let max = CartLimits::default();
     // Two writers load the same cart; the first to save wins.
     let (mut first, mut second) = (cart.clone(), cart.clone());
     let first_change = first.add(&tea, qty(1), max, now()).expect("fits");
@@ -362,7 +365,7 @@ async fn deleting_is_a_compare_and_set(backend: Backend) {
     let tea = stored_product(&backend, "Tea", 1).await;
     let loaded = stored_cart(&backend).await;
     let mut changed = loaded.clone();
-    let change = changed.add(&tea, qty(1), MaxLineQuantity::default(), now()).expect("fits");
+    let change = changed.add(&tea, qty(1), CartLimits::default(), now()).expect("fits");
     assert_eq!(backend.carts.save(&changed, change, None).await.expect("saved"), Saved::Done);
     assert_eq!(backend.carts.delete(&loaded).await.expect("answered"), Saved::Stale, "it moved on");
     assert_eq!(read(&backend, loaded.id).await, changed);
@@ -615,7 +618,7 @@ async fn an_answer_commits_with_its_change(backend: Backend) {
     let for_line = claim("line");
     backend.keys.claim(&for_line, SAME, lease, now()).await.expect("claimed");
     let mut changed = cart.clone();
-    let change = changed.add(&tea, qty(2), MaxLineQuantity::default(), now()).expect("fits");
+    let change = changed.add(&tea, qty(2), CartLimits::default(), now()).expect("fits");
     let saved = backend.carts.save(&changed, change, Some(&completion(&for_line, "line answer"))).await;
     assert_eq!(saved.expect("saved"), Saved::Done);
     let replay = backend.keys.claim(&claim("line"), SAME, lease, now()).await.expect("answered");
@@ -636,7 +639,7 @@ async fn a_claim_that_ran_out_writes_nothing(backend: Backend) {
     assert_eq!(taken, Claimed::Mine(taker.clone()));
 
     let mut changed = cart.clone();
-    let change = changed.add(&tea, qty(1), MaxLineQuantity::default(), now()).expect("fits");
+    let change = changed.add(&tea, qty(1), CartLimits::default(), now()).expect("fits");
     let late = backend.carts.save(&changed, change, Some(&completion(&slow, "late"))).await;
     assert!(matches!(late, Err(StorageError::Unavailable(_))), "{late:?}");
     let late = backend.carts.insert(&Cart::new(CartId::new_random(), now()), Some(&completion(&slow, "late"))).await;

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use reqwest::header::{AUTHORIZATION, ETAG, LOCATION, RETRY_AFTER};
 use reqwest::{Response, StatusCode};
@@ -321,6 +322,9 @@ impl CartRepository for Faulty {
     }
     async fn delete(&self, cart: &Cart) -> Result<Saved, StorageError> {
         self.inner.delete(cart).await
+    }
+    async fn purge_expired(&self, expired_before: DateTime<Utc>, limit: u32) -> Result<u64, StorageError> {
+        self.inner.purge_expired(expired_before, limit).await
     }
 }
 

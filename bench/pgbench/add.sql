@@ -1,14 +1,14 @@
 -- POST /api/v1/carts/{id}/items (quantity 1, a product already in the cart):
--- the one statement the service sends on PostgreSQL: upsert within the cap,
--- bump the version, read the cart back (crates/infrastructure/src/seaorm/carts.rs).
+-- the one statement the service sends on PostgreSQL: add to the line within
+-- the cap if the cart has not expired, bump the version, read the cart back
+-- (crates/infrastructure/src/seaorm/carts/fast_path.rs).
 \set c random(0, :carts - 1)
 \set j random(0, :lines - 1)
 \set p (:c * :lines + :j) % :products
 WITH line AS (
-    INSERT INTO product_cart_association AS l (cart_id, product_id, quantity, added_at)
-    VALUES (md5('cart' || :c)::uuid, md5('product' || :p)::uuid, 1, now())
-    ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = l.quantity + excluded.quantity
-     WHERE l.quantity + excluded.quantity <= 999
+    UPDATE product_cart_association AS l SET quantity = l.quantity + 1
+     WHERE l.cart_id = md5('cart' || :c)::uuid AND l.product_id = md5('product' || :p)::uuid AND l.quantity + 1 <= 999
+       AND EXISTS (SELECT 1 FROM carts WHERE id = md5('cart' || :c)::uuid AND updated_at > now() - interval '30 days')
     RETURNING product_id, quantity, added_at
 ), bumped AS (
     UPDATE carts SET version = version + 1, updated_at = now()

@@ -1,14 +1,15 @@
--- PUT /api/v1/carts/{id}/items/{product_id} (quantity 1..3): the same
--- statement with a set (no row back when the quantity is already that).
+-- PUT /api/v1/carts/{id}/items/{product_id} (quantity 1..3, a line in the cart):
+-- the one statement the service sends on PostgreSQL: set the line's quantity
+-- if it differs and the cart has not expired, bump the version, read the cart
+-- back (crates/infrastructure/src/seaorm/carts/fast_path.rs).
 \set c random(0, :carts - 1)
 \set j random(0, :lines - 1)
 \set p (:c * :lines + :j) % :products
 \set q random(1, 3)
 WITH line AS (
-    INSERT INTO product_cart_association AS l (cart_id, product_id, quantity, added_at)
-    VALUES (md5('cart' || :c)::uuid, md5('product' || :p)::uuid, :q, now())
-    ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = excluded.quantity
-     WHERE l.quantity <> excluded.quantity
+    UPDATE product_cart_association AS l SET quantity = :q
+     WHERE l.cart_id = md5('cart' || :c)::uuid AND l.product_id = md5('product' || :p)::uuid AND l.quantity <> :q
+       AND EXISTS (SELECT 1 FROM carts WHERE id = md5('cart' || :c)::uuid AND updated_at > now() - interval '30 days')
     RETURNING product_id, quantity, added_at
 ), bumped AS (
     UPDATE carts SET version = version + 1, updated_at = now()

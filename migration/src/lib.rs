@@ -15,6 +15,7 @@ use sea_orm_migration::seaql_migrations;
 
 mod m20261124_000001_create_catalog_and_carts;
 mod m20261130_000001_create_idempotency_keys;
+mod m20261130_000002_index_carts_by_last_change;
 
 /// Runs the shop's migrations in order.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_create_catalog_and_carts::Migration),
             Box::new(m20261130_000001_create_idempotency_keys::Migration),
+            Box::new(m20261130_000002_index_carts_by_last_change::Migration),
         ]
     }
 

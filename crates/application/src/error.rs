@@ -1,7 +1,7 @@
 //! Errors of the use cases, one per operation where callers handle the
 //! cases differently. The HTTP edge maps each variant to one status code.
 
-use shop_domain::{LineNotFound, LineQuantityExceeded, Version};
+use shop_domain::{AddRefused, LineNotFound, LineQuantityExceeded, TooManyLines, Version};
 
 /// Any error a storage adapter may pass through, boxed.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -67,9 +67,21 @@ pub enum AddItemError {
     /// The catalog holds no such product.
     #[error("product not found")]
     ProductNotFound,
-    /// The line would pass the cap.
+    /// The line would pass the cap of units.
     #[error(transparent)]
-    LineQuantityExceeded(#[from] LineQuantityExceeded),
+    LineQuantityExceeded(LineQuantityExceeded),
+    /// A new line would pass the cap of lines.
+    #[error(transparent)]
+    TooManyLines(TooManyLines),
+}
+
+impl From<AddRefused> for AddItemError {
+    fn from(refused: AddRefused) -> Self {
+        match refused {
+            AddRefused::LineQuantityExceeded(err) => Self::LineQuantityExceeded(err),
+            AddRefused::TooManyLines(err) => Self::TooManyLines(err),
+        }
+    }
 }
 
 /// Why setting a line's quantity failed.
@@ -81,6 +93,9 @@ pub enum SetItemError {
     /// The catalog holds no such product.
     #[error("product not found")]
     ProductNotFound,
+    /// A new line would pass the cap of lines.
+    #[error(transparent)]
+    TooManyLines(#[from] TooManyLines),
 }
 
 /// Why removing a line failed.

@@ -5,9 +5,9 @@
 //! the contracts below are binding, including which error each case returns.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use shaku::Interface;
-use shop_domain::{Cart, CartId, LineChange, MaxLineQuantity, Product, ProductId, ProductPatch, Quantity};
+use shop_domain::{Cart, CartId, CartLimits, LineChange, Product, ProductId, ProductPatch, Quantity, SearchText};
 
 use crate::error::{ProductError, StorageError};
 use crate::idempotency::Completion;
@@ -33,7 +33,7 @@ pub struct ProductQuery {
     /// Only products strictly after this position.
     pub after: Option<ProductCursor>,
     /// Only products whose name contains this text, ignoring case.
-    pub name_contains: Option<String>,
+    pub name_contains: Option<SearchText>,
     /// At most this many products.
     pub limit: u32,
 }
@@ -106,32 +106,42 @@ pub trait CartRepository: Interface {
     /// otherwise (changed or gone) deletes nothing and MUST return [`Saved::Stale`].
     async fn delete(&self, cart: &Cart) -> Result<Saved, StorageError>;
 
+    /// Deletes at most `limit` carts (and their lines) whose last change was
+    /// before `expired_before`; returns how many. Safe to run from several
+    /// processes at once.
+    async fn purge_expired(&self, expired_before: DateTime<Utc>, limit: u32) -> Result<u64, StorageError>;
+
     /// **Fast path, optional** (an adapter may leave this default, which
-    /// offers none). Adds `quantity` units of a product to the cart as
-    /// [`Cart::add`] would, version bump included, in one atomic step without
-    /// loading the cart first, and returns the cart as it then is. `None`
-    /// when it applied nothing: no fast path here, or the add was refused
-    /// (unknown cart or product, over the cap); the general path then runs
+    /// offers none). Adds `quantity` units to the line that already holds the
+    /// product, as [`Cart::add`] would within `limits`, version bump included,
+    /// in one atomic step without loading the cart first, if the cart has not
+    /// expired (`ttl` after its last change, by `now`); returns the cart as it
+    /// then is. `None` when it applied nothing: no fast path here, a new line
+    /// (its cap is the general path's to keep), or the add was refused
+    /// (unknown or expired cart, over the cap); the general path then runs
     /// and the domain says why.
     async fn add_in_one_step(
         &self,
         _cart_id: CartId,
         _product_id: ProductId,
         _quantity: Quantity,
-        _max: MaxLineQuantity,
+        _limits: CartLimits,
+        _ttl: TimeDelta,
         _now: DateTime<Utc>,
     ) -> Result<Option<Cart>, StorageError> {
         Ok(None)
     }
 
     /// **Fast path, optional**, like [`CartRepository::add_in_one_step`]:
-    /// sets a line's quantity as [`Cart::set_quantity`] would. `None` also
-    /// when the line already holds `quantity` (nothing to change).
+    /// sets the quantity of a line already in the cart as
+    /// [`Cart::set_quantity`] would. `None` also when the line already holds
+    /// `quantity` (nothing to change).
     async fn set_in_one_step(
         &self,
         _cart_id: CartId,
         _product_id: ProductId,
         _quantity: Quantity,
+        _ttl: TimeDelta,
         _now: DateTime<Utc>,
     ) -> Result<Option<Cart>, StorageError> {
         Ok(None)

@@ -5,7 +5,7 @@
 //! a line never holds more than the configured maximum nor fewer than one;
 //! every change that alters the lines moves the version up by exactly one.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
 use crate::money::Price;
@@ -60,6 +60,47 @@ impl Default for MaxLineQuantity {
         Self(999)
     }
 }
+
+/// The most lines (distinct products) a cart may hold (a setting, 100 by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MaxLines(u32);
+
+impl MaxLines {
+    /// The highest cap we accept.
+    pub const CEILING: u32 = 1000;
+
+    /// A cap of `max` lines, if it is in `1..=CEILING`.
+    pub fn new(max: u32) -> Option<Self> {
+        (1..=Self::CEILING).contains(&max).then_some(Self(max))
+    }
+
+    /// The cap as a number.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl Default for MaxLines {
+    fn default() -> Self {
+        Self(100)
+    }
+}
+
+/// The limits of one cart: what its lines may hold. Whatever limits are
+/// chosen, a cart's totals fit in an `i64` of minor units: the ceilings of
+/// the two limits and the highest price multiply to less than `i64::MAX`,
+/// which the compiler checks here.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct CartLimits {
+    /// Units per line.
+    pub max_line_quantity: MaxLineQuantity,
+    /// Lines per cart.
+    pub max_lines: MaxLines,
+}
+
+const _TOTALS_FIT: () = assert!(
+    (MaxLines::CEILING as i128) * (MaxLineQuantity::CEILING as i128) * (Price::MAX as i128) <= i64::MAX as i128
+);
 
 /// A number of units on a cart line: at least one, at most the cap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -119,7 +160,8 @@ pub struct CartLine {
 impl CartLine {
     /// Unit price times quantity, exact.
     pub fn line_total(&self) -> i64 {
-        self.unit_price.minor_units() * i64::from(self.quantity.get())
+        // At most Price::MAX × MaxLineQuantity::CEILING: fits (`_TOTALS_FIT`).
+        self.unit_price.minor_units().checked_mul(i64::from(self.quantity.get())).expect("a line total fits in i64")
     }
 }
 
@@ -143,6 +185,25 @@ pub struct LineQuantityExceeded {
     pub requested: u64,
     /// The cap.
     pub max: u32,
+}
+
+/// A new line would pass the cart's cap of lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the cart already holds {max} products, the most it may hold")]
+pub struct TooManyLines {
+    /// The cap.
+    pub max: u32,
+}
+
+/// Why an add was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AddRefused {
+    /// The line would pass the cap of units.
+    #[error(transparent)]
+    LineQuantityExceeded(#[from] LineQuantityExceeded),
+    /// A new line would pass the cap of lines.
+    #[error(transparent)]
+    TooManyLines(#[from] TooManyLines),
 }
 
 /// The product has no line in the cart.
@@ -182,7 +243,22 @@ impl Cart {
 
     /// The sum of the line totals, exact.
     pub fn subtotal(&self) -> i64 {
-        self.lines.iter().map(CartLine::line_total).sum()
+        // At most MaxLines::CEILING lines (a cart is built by `add` and
+        // `set_quantity`, and storage refuses more): fits (`_TOTALS_FIT`).
+        self.lines
+            .iter()
+            .try_fold(0_i64, |sum, line| sum.checked_add(line.line_total()))
+            .expect("a subtotal fits in i64")
+    }
+
+    /// When the cart expires unless its lines change: `updated_at` plus the time to live.
+    pub fn expires_at(&self, ttl: TimeDelta) -> DateTime<Utc> {
+        self.updated_at.checked_add_signed(ttl).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
+    /// Whether the cart has expired by `now`: then it is as if it never existed.
+    pub fn is_expired(&self, now: DateTime<Utc>, ttl: TimeDelta) -> bool {
+        now >= self.expires_at(ttl)
     }
 
     /// The line that holds `product_id`, if any.
@@ -191,38 +267,41 @@ impl Cart {
     }
 
     /// Adds `quantity` units of `product`: to its line if it has one (within
-    /// `max`), else on a new line at the end.
+    /// the cap of units), else on a new line at the end (within the cap of lines).
     pub fn add(
         &mut self,
         product: &Product,
         quantity: Quantity,
-        max: MaxLineQuantity,
+        limits: CartLimits,
         now: DateTime<Utc>,
-    ) -> Result<LineChange, LineQuantityExceeded> {
+    ) -> Result<LineChange, AddRefused> {
+        let max = limits.max_line_quantity.get();
         match self.position(product.id) {
             Some(i) => {
                 let requested = u64::from(self.lines[i].quantity.get()) + u64::from(quantity.get());
-                let within_cap = u32::try_from(requested).ok().filter(|&n| n <= max.get());
+                let within_cap = u32::try_from(requested).ok().filter(|&n| n <= max);
                 let Some(total) = within_cap else {
-                    return Err(LineQuantityExceeded { requested, max: max.get() });
+                    return Err(LineQuantityExceeded { requested, max }.into());
                 };
                 self.lines[i].quantity = Quantity(total);
             }
-            None => self.lines.push(new_line(product, quantity, now)),
+            None => self.push_line(product, quantity, limits, now)?,
         }
         Ok(self.changed(LineChange::Put(product.id), now))
     }
 
     /// Sets the quantity of `product`'s line, creating the line if it has
-    /// none; `None` (zero) removes the line. `None` back: nothing to change.
+    /// none (within the cap of lines); `None` (zero) removes the line.
+    /// `Ok(None)`: nothing to change.
     pub fn set_quantity(
         &mut self,
         product: &Product,
         quantity: Option<Quantity>,
+        limits: CartLimits,
         now: DateTime<Utc>,
-    ) -> Option<LineChange> {
+    ) -> Result<Option<LineChange>, TooManyLines> {
         let change = match (self.position(product.id), quantity) {
-            (Some(i), Some(q)) if self.lines[i].quantity == q => return None,
+            (Some(i), Some(q)) if self.lines[i].quantity == q => return Ok(None),
             (Some(i), Some(q)) => {
                 self.lines[i].quantity = q;
                 LineChange::Put(product.id)
@@ -232,12 +311,12 @@ impl Cart {
                 LineChange::Removed(product.id)
             }
             (None, Some(q)) => {
-                self.lines.push(new_line(product, q, now));
+                self.push_line(product, q, limits, now)?;
                 LineChange::Put(product.id)
             }
-            (None, None) => return None,
+            (None, None) => return Ok(None),
         };
-        Some(self.changed(change, now))
+        Ok(Some(self.changed(change, now)))
     }
 
     /// Removes the line of `product_id`, which must be in the cart.
@@ -254,6 +333,21 @@ impl Cart {
         }
         self.lines.clear();
         Some(self.changed(LineChange::Cleared, now))
+    }
+
+    fn push_line(
+        &mut self,
+        product: &Product,
+        quantity: Quantity,
+        limits: CartLimits,
+        now: DateTime<Utc>,
+    ) -> Result<(), TooManyLines> {
+        let max = limits.max_lines.get();
+        if self.lines.len() >= max as usize {
+            return Err(TooManyLines { max });
+        }
+        self.lines.push(new_line(product, quantity, now));
+        Ok(())
     }
 
     fn position(&self, product_id: ProductId) -> Option<usize> {
@@ -290,11 +384,18 @@ mod tests {
         Quantity::new(n, MaxLineQuantity::default()).expect("valid")
     }
 
+    fn limits(max_line_quantity: u32, max_lines: u32) -> CartLimits {
+        CartLimits {
+            max_line_quantity: MaxLineQuantity::new(max_line_quantity).expect("valid"),
+            max_lines: MaxLines::new(max_lines).expect("valid"),
+        }
+    }
+
     #[test]
     fn adding_again_adds_to_the_line() {
         let tea = product(450);
         let mut cart = Cart::new(CartId::new_random(), Utc::now());
-        let max = MaxLineQuantity::default();
+        let max = CartLimits::default();
         assert_eq!(cart.add(&tea, qty(2), max, Utc::now()), Ok(LineChange::Put(tea.id)));
         assert_eq!(cart.add(&tea, qty(3), max, Utc::now()), Ok(LineChange::Put(tea.id)));
         assert_eq!(cart.lines.len(), 1);
@@ -306,24 +407,53 @@ mod tests {
     #[test]
     fn the_cap_refuses_and_changes_nothing() {
         let tea = product(1);
-        let max = MaxLineQuantity::new(10).expect("valid");
+        let max = limits(10, 100);
         let mut cart = Cart::new(CartId::new_random(), Utc::now());
-        let seven = Quantity::new(7, max).expect("valid");
+        let seven = Quantity::new(7, max.max_line_quantity).expect("valid");
         cart.add(&tea, seven, max, Utc::now()).expect("fits");
         let before = cart.clone();
-        assert_eq!(cart.add(&tea, seven, max, Utc::now()), Err(LineQuantityExceeded { requested: 14, max: 10 }));
+        let refused = cart.add(&tea, seven, max, Utc::now());
+        assert_eq!(refused, Err(LineQuantityExceeded { requested: 14, max: 10 }.into()));
         assert_eq!(cart, before);
+    }
+
+    #[test]
+    fn the_cap_of_lines_refuses_a_new_line_only() {
+        let (tea, cake, cocoa) = (product(1), product(2), product(3));
+        let max = limits(999, 2);
+        let mut cart = Cart::new(CartId::new_random(), Utc::now());
+        cart.add(&tea, qty(1), max, Utc::now()).expect("fits");
+        cart.set_quantity(&cake, Some(qty(1)), max, Utc::now()).expect("fits");
+        let before = cart.clone();
+        assert_eq!(cart.add(&cocoa, qty(1), max, Utc::now()), Err(TooManyLines { max: 2 }.into()));
+        assert_eq!(cart.set_quantity(&cocoa, Some(qty(1)), max, Utc::now()), Err(TooManyLines { max: 2 }));
+        assert_eq!(cart, before);
+        assert!(cart.add(&tea, qty(5), max, Utc::now()).is_ok(), "an existing line still grows");
+    }
+
+    #[test]
+    fn a_cart_expires_its_time_to_live_after_its_last_change() {
+        let created = Utc::now();
+        let ttl = TimeDelta::days(30);
+        let mut cart = Cart::new(CartId::new_random(), created);
+        assert_eq!(cart.expires_at(ttl), created + ttl);
+        assert!(!cart.is_expired(created + ttl - TimeDelta::seconds(1), ttl));
+        assert!(cart.is_expired(created + ttl, ttl));
+        let later = created + TimeDelta::days(10);
+        cart.add(&product(1), qty(1), CartLimits::default(), later).expect("fits");
+        assert_eq!(cart.expires_at(ttl), later + ttl, "a change restarts the clock");
     }
 
     #[test]
     fn set_zero_removes_and_no_op_keeps_the_version() {
         let tea = product(1);
         let mut cart = Cart::new(CartId::new_random(), Utc::now());
-        assert_eq!(cart.set_quantity(&tea, None, Utc::now()), None);
+        let max = CartLimits::default();
+        assert_eq!(cart.set_quantity(&tea, None, max, Utc::now()), Ok(None));
         assert_eq!(cart.version, Version(0));
-        assert_eq!(cart.set_quantity(&tea, Some(qty(4)), Utc::now()), Some(LineChange::Put(tea.id)));
-        assert_eq!(cart.set_quantity(&tea, Some(qty(4)), Utc::now()), None);
-        assert_eq!(cart.set_quantity(&tea, None, Utc::now()), Some(LineChange::Removed(tea.id)));
+        assert_eq!(cart.set_quantity(&tea, Some(qty(4)), max, Utc::now()), Ok(Some(LineChange::Put(tea.id))));
+        assert_eq!(cart.set_quantity(&tea, Some(qty(4)), max, Utc::now()), Ok(None));
+        assert_eq!(cart.set_quantity(&tea, None, max, Utc::now()), Ok(Some(LineChange::Removed(tea.id))));
         assert!(cart.lines.is_empty());
         assert_eq!(cart.version, Version(2));
     }
@@ -335,9 +465,9 @@ mod tests {
         assert_eq!(cart.remove(tea.id, Utc::now()), Err(LineNotFound));
         assert_eq!(cart.clear(Utc::now()), None);
         assert_eq!(cart.version, Version(0));
-        cart.add(&tea, qty(1), MaxLineQuantity::default(), Utc::now()).expect("fits");
+        cart.add(&tea, qty(1), CartLimits::default(), Utc::now()).expect("fits");
         assert_eq!(cart.remove(tea.id, Utc::now()), Ok(LineChange::Removed(tea.id)));
-        cart.add(&tea, qty(1), MaxLineQuantity::default(), Utc::now()).expect("fits");
+        cart.add(&tea, qty(1), CartLimits::default(), Utc::now()).expect("fits");
         assert_eq!(cart.clear(Utc::now()), Some(LineChange::Cleared));
         assert_eq!((cart.lines.len(), cart.version), (0, Version(4)));
     }
@@ -348,8 +478,8 @@ mod tests {
         let created = Utc::now();
         let mut cart = Cart::new(CartId::new_random(), created);
         let later = created + chrono::Duration::seconds(5);
-        cart.add(&tea, qty(1), MaxLineQuantity::default(), later).expect("fits");
-        cart.set_quantity(&cake, Some(qty(2)), later).expect("a new line");
+        cart.add(&tea, qty(1), CartLimits::default(), later).expect("fits");
+        cart.set_quantity(&cake, Some(qty(2)), CartLimits::default(), later).expect("fits").expect("a new line");
         assert_eq!(cart.lines.iter().map(|l| l.product_id).collect::<Vec<_>>(), [tea.id, cake.id]);
         assert_eq!((cart.created_at, cart.updated_at, cart.lines[1].added_at), (created, later, later));
         assert_eq!(cart.line(cake.id).map(|l| l.quantity), Some(qty(2)));
@@ -370,7 +500,8 @@ mod tests {
         /// the totals exact, and moves the version once per effective change.
         #[test]
         fn cart_arithmetic_holds(ops in prop::collection::vec((0usize..3, 0i64..=12, any::<bool>()), 0..60)) {
-            let max = MaxLineQuantity::new(20).expect("valid");
+            let limits = limits(20, 100);
+            let max = limits.max_line_quantity;
             let products = [product(450), product(0), product(1_000_000_000)];
             let mut cart = Cart::new(CartId::new_random(), Utc::now());
             let mut expected: [u64; 3] = [0; 3];
@@ -381,21 +512,22 @@ mod tests {
                 if is_add {
                     let Ok(quantity) = Quantity::new(n, max) else { continue };
                     let after = before + n as u64;
-                    match cart.add(p, quantity, max, Utc::now()) {
+                    match cart.add(p, quantity, limits, Utc::now()) {
                         Ok(change) => {
                             prop_assert!(after <= 20);
                             prop_assert_eq!(change, LineChange::Put(p.id));
                             expected[which] = after;
                             changes += 1;
                         }
-                        Err(LineQuantityExceeded { requested, max }) => {
+                        Err(AddRefused::LineQuantityExceeded(LineQuantityExceeded { requested, max })) => {
                             prop_assert_eq!(requested, after);
                             prop_assert!(requested > u64::from(max));
                         }
+                        Err(AddRefused::TooManyLines(_)) => prop_assert!(false, "three products never pass 100 lines"),
                     }
                 } else {
                     let quantity = Quantity::new_or_zero(n, max).expect("in range");
-                    let change = cart.set_quantity(p, quantity, Utc::now());
+                    let change = cart.set_quantity(p, quantity, limits, Utc::now()).expect("three lines fit");
                     prop_assert_eq!(change.is_some(), n as u64 != before);
                     expected[which] = n as u64;
                     changes += usize::from(change.is_some());
@@ -410,5 +542,67 @@ mod tests {
             prop_assert_eq!(cart.total_quantity(), expected.iter().sum::<u64>());
             prop_assert_eq!(cart.version, Version(changes as u64));
         }
+    }
+}
+
+#[cfg(test)]
+mod totals {
+    use super::*;
+    use crate::product::{NewProduct, ProductName};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the limits and however a cart is filled within them, its
+        /// totals are exact, with no overflow (the checked sums would panic).
+        #[test]
+        fn no_valid_limits_and_requests_overflow_a_total(
+            max_line_quantity in 1..=MaxLineQuantity::CEILING,
+            max_lines in 1..=MaxLines::CEILING,
+            price in 0..=Price::MAX,
+            requests in prop::collection::vec((0..2000_usize, 1_i64..=1_000_000), 1..60),
+        ) {
+            let limits = CartLimits {
+                max_line_quantity: MaxLineQuantity::new(max_line_quantity).expect("in range"),
+                max_lines: MaxLines::new(max_lines).expect("in range"),
+            };
+            let products: Vec<Product> = (0..2000)
+                .map(|n| NewProduct {
+                    name: ProductName::new(&format!("Product {n}")).expect("valid"),
+                    description: None,
+                    price: Price::new(price).expect("in range"),
+                }
+                .into_product(ProductId::new_random(), Utc::now()))
+                .collect();
+            let mut cart = Cart::new(CartId::new_random(), Utc::now());
+            for (which, units) in requests {
+                let Ok(quantity) = Quantity::new(units, limits.max_line_quantity) else { continue };
+                let _ = cart.add(&products[which], quantity, limits, Utc::now());
+            }
+            prop_assert!(cart.lines.len() <= max_lines as usize);
+            let exact: i128 = cart.lines.iter().map(|l| i128::from(price) * i128::from(l.quantity.get())).sum();
+            prop_assert_eq!(i128::from(cart.subtotal()), exact);
+        }
+
+    }
+
+    /// The worst case, at the ceilings: every line full at the highest price.
+    #[test]
+    fn the_fullest_cart_at_the_highest_prices_fits() {
+        let limits = CartLimits {
+            max_line_quantity: MaxLineQuantity::new(MaxLineQuantity::CEILING).expect("in range"),
+            max_lines: MaxLines::new(MaxLines::CEILING).expect("in range"),
+        };
+        let mut cart = Cart::new(CartId::new_random(), Utc::now());
+        for n in 0..MaxLines::CEILING {
+            let product = NewProduct {
+                name: ProductName::new(&format!("Product {n}")).expect("valid"),
+                description: None,
+                price: Price::new(Price::MAX).expect("in range"),
+            }
+            .into_product(ProductId::new_random(), Utc::now());
+            let full = Quantity::new(i64::from(MaxLineQuantity::CEILING), limits.max_line_quantity).expect("valid");
+            cart.add(&product, full, limits, Utc::now()).expect("fits");
+        }
+        assert_eq!(cart.subtotal(), 1_000_000_000_i64 * 1_000_000 * 1000);
     }
 }

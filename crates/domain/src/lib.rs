@@ -10,10 +10,11 @@ pub mod money;
 pub mod product;
 
 pub use cart::{
-    Cart, CartId, CartLine, LineChange, LineNotFound, LineQuantityExceeded, MaxLineQuantity, Quantity, QuantityError,
-    Version,
+    AddRefused, Cart, CartId, CartLimits, CartLine, LineChange, LineNotFound, LineQuantityExceeded, MaxLineQuantity,
+    MaxLines, Quantity, QuantityError, TooManyLines, Version,
 };
 pub use money::{Currency, CurrencyError, Price, PriceError};
 pub use product::{
     Description, DescriptionError, NewProduct, Product, ProductId, ProductName, ProductNameError, ProductPatch,
+    SearchText, SearchTextError,
 };

@@ -32,6 +32,11 @@ pub enum ProductNameError {
         /// The length after trimming, in characters.
         actual: usize,
     },
+    /// A control character inside the name (`char::is_control`: U+0000–U+001F,
+    /// U+007F–U+009F). They mean nothing in a shop's text, and no database
+    /// stores NUL the same way.
+    #[error("name must not contain control characters")]
+    ControlCharacter,
 }
 
 impl ProductName {
@@ -45,6 +50,7 @@ impl ProductName {
         match chars {
             0 => Err(ProductNameError::Empty),
             n if n > Self::MAX_CHARS => Err(ProductNameError::TooLong { actual: n }),
+            _ if trimmed.chars().any(char::is_control) => Err(ProductNameError::ControlCharacter),
             _ => Ok(Self(trimmed.to_owned())),
         }
     }
@@ -67,21 +73,31 @@ pub struct Description(String);
 
 /// Why a description was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("description must be at most {max} characters, got {actual}", max = Description::MAX_CHARS)]
-pub struct DescriptionError {
-    /// The length, in characters.
-    pub actual: usize,
+pub enum DescriptionError {
+    /// More than [`Description::MAX_CHARS`] characters.
+    #[error("description must be at most {max} characters, got {actual}", max = Description::MAX_CHARS)]
+    TooLong {
+        /// The length, in characters.
+        actual: usize,
+    },
+    /// A control character other than a tab or a line feed.
+    #[error("description must not contain control characters other than tabs and line feeds")]
+    ControlCharacter,
 }
 
 impl Description {
     /// The longest description, in Unicode scalar values.
     pub const MAX_CHARS: usize = 2000;
 
-    /// The description, if it is at most 2000 characters long.
+    /// The description, if it is at most 2000 characters long, with no
+    /// control characters but tabs and line feeds.
     pub fn new(raw: &str) -> Result<Self, DescriptionError> {
         let actual = raw.chars().count();
         if actual > Self::MAX_CHARS {
-            return Err(DescriptionError { actual });
+            return Err(DescriptionError::TooLong { actual });
+        }
+        if raw.chars().any(|c| c.is_control() && c != '\t' && c != '\n') {
+            return Err(DescriptionError::ControlCharacter);
         }
         Ok(Self(raw.to_owned()))
     }
@@ -95,6 +111,35 @@ impl Description {
 impl From<Description> for String {
     fn from(description: Description) -> Self {
         description.0
+    }
+}
+
+/// What a catalog search looks for in names: 1 to 200 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SearchText(String);
+
+/// Why a search text was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("q must be 1 to {max} characters without control characters", max = SearchText::MAX_CHARS)]
+pub struct SearchTextError;
+
+impl SearchText {
+    /// The longest search text, in Unicode scalar values: no name is longer.
+    pub const MAX_CHARS: usize = ProductName::MAX_CHARS;
+
+    /// The search text `raw`, if it is 1 to 200 characters without control characters.
+    pub fn new(raw: &str) -> Result<Self, SearchTextError> {
+        let chars = raw.chars().count();
+        if (1..=Self::MAX_CHARS).contains(&chars) && !raw.chars().any(char::is_control) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(SearchTextError)
+        }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -197,7 +242,23 @@ mod tests {
     #[test]
     fn description_limit() {
         assert!(Description::new(&"ж".repeat(2000)).is_ok());
-        assert_eq!(Description::new(&"ж".repeat(2001)), Err(DescriptionError { actual: 2001 }));
+        assert_eq!(Description::new(&"ж".repeat(2001)), Err(DescriptionError::TooLong { actual: 2001 }));
+    }
+
+    #[test]
+    fn control_characters_are_refused_but_tabs_and_line_feeds_in_descriptions() {
+        for name in ["Green\ttea", "Green\0tea", "Green\u{7f}tea", "Green\u{85}tea", "Green\rtea"] {
+            assert_eq!(ProductName::new(name), Err(ProductNameError::ControlCharacter), "{name:?}");
+        }
+        assert!(ProductName::new("\t Green tea \n").is_ok(), "surrounding white space is trimmed first");
+        assert!(Description::new("Sencha\tfrom\nShizuoka").is_ok());
+        for description in ["a\0b", "a\rb", "a\u{1b}b", "a\u{9f}b"] {
+            assert_eq!(Description::new(description), Err(DescriptionError::ControlCharacter), "{description:?}");
+        }
+        assert!(SearchText::new(&"t".repeat(200)).is_ok());
+        for q in ["", &"t".repeat(201), "tea\0", "te\na"] {
+            assert_eq!(SearchText::new(q), Err(SearchTextError), "{q:?}");
+        }
     }
 
     #[test]
@@ -227,6 +288,7 @@ mod tests {
                     prop_assert_eq!(actual, raw.trim().chars().count());
                     prop_assert!(actual > 200);
                 }
+                Err(ProductNameError::ControlCharacter) => prop_assert!(raw.trim().chars().any(char::is_control)),
             }
         }
     }

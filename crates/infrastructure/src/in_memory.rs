@@ -137,7 +137,7 @@ impl ProductRepository for InMemoryProductRepository {
 
     async fn list(&self, query: &ProductQuery) -> Result<Vec<Product>, StorageError> {
         let state = self.store.lock()?;
-        let needle = query.name_contains.as_deref().map(str::to_lowercase);
+        let needle = query.name_contains.as_ref().map(|text| text.as_str().to_lowercase());
         let mut matching: Vec<&Product> = state
             .products
             .values()
@@ -222,6 +222,21 @@ impl CartRepository for InMemoryCartRepository {
         }
         state.carts.remove(&cart.id);
         Ok(Saved::Done)
+    }
+
+    async fn purge_expired(&self, expired_before: DateTime<Utc>, limit: u32) -> Result<u64, StorageError> {
+        let mut state = self.store.lock()?;
+        let expired: Vec<CartId> = state
+            .carts
+            .values()
+            .filter(|cart| cart.updated_at < expired_before)
+            .map(|cart| cart.id)
+            .take(limit as usize)
+            .collect();
+        for id in &expired {
+            state.carts.remove(id);
+        }
+        Ok(expired.len() as u64)
     }
 }
 

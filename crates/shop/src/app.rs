@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 
 use shaku::HasComponent;
 use shop_application::idempotency::IdempotencyService;
+use shop_application::services::CartService;
 
 use crate::container::{AppModule, SeaOrmStorage, Storage, module_builder};
 use crate::settings::{Settings, SettingsError};
@@ -160,21 +161,27 @@ impl Server {
 
 /// How often expired records are swept, and the most deleted in one statement.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
-const SWEEP_BATCH: u32 = 1000;
+pub(crate) const SWEEP_BATCH: u32 = 1000;
 
-/// Deletes expired idempotency keys now and every [`SWEEP_EVERY`], in bounded
-/// batches; several instances sweeping at once only share the work.
+/// Deletes expired carts and idempotency keys now and every [`SWEEP_EVERY`],
+/// in bounded batches; several instances sweeping at once only share the work.
 async fn sweep(module: Arc<AppModule>) {
+    let carts: &dyn CartService = module.resolve_ref();
     let keys: &dyn IdempotencyService = module.resolve_ref();
     let mut every = tokio::time::interval(SWEEP_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        match keys.purge_expired(SWEEP_BATCH).await {
-            Ok(0) => {}
-            Ok(purged) => tracing::info!(purged, "expired idempotency keys deleted"),
-            Err(err) => tracing::warn!(error = %err, "sweeping expired idempotency keys failed; trying again later"),
-        }
+        swept("carts", carts.purge_expired(SWEEP_BATCH).await);
+        swept("idempotency keys", keys.purge_expired(SWEEP_BATCH).await);
+    }
+}
+
+fn swept(what: &'static str, result: Result<u64, shop_application::StorageError>) {
+    match result {
+        Ok(0) => {}
+        Ok(deleted) => tracing::info!(deleted, what, "expired records deleted"),
+        Err(err) => tracing::warn!(error = %err, what, "sweeping expired records failed; trying again later"),
     }
 }
 

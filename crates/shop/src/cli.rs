@@ -3,8 +3,11 @@
 use clap::{Parser, Subcommand};
 use migration::{Migrator, MigratorTrait};
 
+use std::sync::Arc;
+
 use shaku::HasComponent;
 use shop_application::ports::ProductRepository;
+use shop_application::services::CartService;
 
 use crate::app::{Server, StartError, shutdown_signal};
 use crate::container::SeaOrmStorage;
@@ -49,6 +52,20 @@ pub enum Command {
     },
     /// Print the OpenAPI 3.1 description (what GET /openapi.json serves) and exit.
     Openapi,
+    /// Maintain carts.
+    Carts {
+        /// What to do.
+        #[command(subcommand)]
+        action: CartsAction,
+    },
+}
+
+/// What `shop carts` does.
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum CartsAction {
+    /// Delete every expired cart now (`cart.ttl` after its last change), in
+    /// batches; the service also does this every minute.
+    Purge,
 }
 
 /// What `shop migrate` does.
@@ -82,6 +99,16 @@ pub async fn run(cli: Cli, mut settings: Settings) -> Result<(), StartError> {
             let repository: &dyn ProductRepository = storage.resolve_ref();
             let seeded = seed_products(repository, products).await.map_err(|e| StartError::Failed(e.to_string()))?;
             println!("{} demo products created, {} already there", seeded.created, seeded.existing);
+            Ok(())
+        }
+        Command::Carts { action: CartsAction::Purge } => {
+            let connection = crate::app::open_database(&settings).await?;
+            let storage = Arc::new(SeaOrmStorage::over(connection, None).build());
+            let module = crate::container::module_builder(settings, storage).build();
+            let carts: &dyn CartService = module.resolve_ref();
+            let purged =
+                carts.purge_expired(crate::app::SWEEP_BATCH).await.map_err(|e| StartError::Failed(e.to_string()))?;
+            println!("{purged} expired carts deleted");
             Ok(())
         }
         Command::Openapi => {

@@ -160,13 +160,13 @@ pub type AppModuleBuilder = ModuleBuilder<AppModule>;
 /// module_builder(settings, InMemoryStorage::of(&store)).build()
 /// ```
 pub fn module_builder(settings: Settings, storage: Arc<dyn Storage>) -> AppModuleBuilder {
-    let max_line_quantity = settings.cart.max_line_quantity;
+    let carts = CartServiceImplParameters { limits: settings.cart.limits(), ttl: to_delta(settings.cart.ttl) };
     let keys = IdempotencyServiceImplParameters {
         ttl: to_delta(settings.idempotency.ttl),
         lease: to_delta(settings.idempotency_lease()),
     };
     AppModule::builder(storage)
-        .with_component_parameters::<CartServiceImpl>(CartServiceImplParameters { max_line_quantity })
+        .with_component_parameters::<CartServiceImpl>(carts)
         .with_component_parameters::<IdempotencyServiceImpl>(keys)
         .with_component_parameters::<LoadedSettings>(LoadedSettingsParameters { settings })
 }

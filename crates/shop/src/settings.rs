@@ -9,7 +9,7 @@ use std::time::Duration;
 use config::{Config, Environment, File, FileFormat};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
-use shop_domain::{Currency, MaxLineQuantity};
+use shop_domain::{CartLimits, Currency, MaxLineQuantity, MaxLines};
 use shop_infrastructure::seaorm::DatabaseOptions;
 
 const DEFAULTS: &str = include_str!("../../../config/default.toml");
@@ -102,12 +102,31 @@ pub struct CartSettings {
     /// The per-line cap.
     #[serde(deserialize_with = "max_line_quantity")]
     pub max_line_quantity: MaxLineQuantity,
+    /// The most lines (distinct products) a cart may hold.
+    #[serde(deserialize_with = "max_lines")]
+    pub max_lines: MaxLines,
+    /// How long a cart lives after its last change (`30d`, `12h`, `90s`).
+    #[serde(with = "humantime_serde")]
+    pub ttl: Duration,
+}
+
+impl CartSettings {
+    /// The cap of units and the cap of lines, together.
+    pub fn limits(&self) -> CartLimits {
+        CartLimits { max_line_quantity: self.max_line_quantity, max_lines: self.max_lines }
+    }
 }
 
 /// Settings are parsed into the domain's own types once, here; a value the
 /// domain refuses stops the start with the domain's reason.
 fn currency<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Currency, D::Error> {
     Currency::new(&String::deserialize(deserializer)?).map_err(D::Error::custom)
+}
+
+fn max_lines<'de, D: Deserializer<'de>>(deserializer: D) -> Result<MaxLines, D::Error> {
+    let max = u32::deserialize(deserializer)?;
+    MaxLines::new(max)
+        .ok_or_else(|| D::Error::custom(format!("must be between 1 and {}, got {max}", MaxLines::CEILING)))
 }
 
 fn max_line_quantity<'de, D: Deserializer<'de>>(deserializer: D) -> Result<MaxLineQuantity, D::Error> {
@@ -247,6 +266,9 @@ impl Settings {
         if self.idempotency.ttl < Duration::from_secs(1) {
             return invalid("idempotency.ttl", "must be at least 1s");
         }
+        if self.cart.ttl < Duration::from_secs(1) {
+            return invalid("cart.ttl", "must be at least 1s");
+        }
         if self.profile == "production" {
             // Production must be deliberate: a shared database, a token, migrations as their own step.
             if self.auth.admin_token().is_none() {
@@ -318,6 +340,8 @@ mod tests {
         assert_eq!(settings.database.url, "sqlite://shop.db?mode=rwc");
         assert!(settings.database.auto_migrate);
         assert_eq!(settings.cart.max_line_quantity.get(), 999);
+        assert_eq!(settings.cart.max_lines.get(), 100);
+        assert_eq!(settings.cart.ttl, Duration::from_secs(30 * 24 * 3600));
         assert_eq!(settings.log.format, LogFormat::Pretty);
     }
 
@@ -364,6 +388,9 @@ mod tests {
         assert!(message(&[("SHOP__SERVER__PORT", "http")]).contains("server.port"));
         assert!(message(&[("SHOP__SHOP__CURRENCY", "euro")]).contains("shop.currency"));
         assert!(message(&[("SHOP__CART__MAX_LINE_QUANTITY", "0")]).contains("cart.max_line_quantity"));
+        assert!(message(&[("SHOP__CART__MAX_LINES", "1001")]).contains("cart.max_lines"));
+        assert!(message(&[("SHOP__CART__TTL", "soon")]).contains("cart.ttl"));
+        assert!(message(&[("SHOP__CART__TTL", "0s")]).contains("cart.ttl"));
         assert!(message(&[("SHOP__DATABASE__URL", "mysql://x")]).contains("database.url"));
         assert!(message(&[("SHOP__LOG__FORMAT", "xml")]).contains("log.format"));
     }

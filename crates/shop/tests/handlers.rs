@@ -18,7 +18,7 @@ use shop_application::{
 };
 use shop_domain::{
     Cart, CartId, CartLine, LineNotFound, LineQuantityExceeded, MaxLineQuantity, NewProduct, Price, Product, ProductId,
-    ProductName, ProductPatch, Quantity, Version,
+    ProductName, ProductPatch, Quantity, TooManyLines, Version,
 };
 use shop_infrastructure::in_memory::InMemoryStore;
 use tower::ServiceExt;
@@ -35,6 +35,7 @@ enum Answer {
     VersionMismatch,
     ProductNotFound,
     OverTheCap,
+    TooManyLines,
     LineNotFound,
     Unavailable,
     Internal,
@@ -125,7 +126,10 @@ impl CartService for Stub {
         self.record(format!("add_item {} {} {} {expected:?}", id.0, product_id.0, quantity.get()));
         match self.answer {
             Answer::ProductNotFound => Err(AddItemError::ProductNotFound),
-            Answer::OverTheCap => Err(LineQuantityExceeded { requested: 12, max: 10 }.into()),
+            Answer::OverTheCap => {
+                Err(AddItemError::LineQuantityExceeded(LineQuantityExceeded { requested: 12, max: 10 }))
+            }
+            Answer::TooManyLines => Err(AddItemError::TooManyLines(TooManyLines { max: 100 })),
             _ => Ok(self.write()?),
         }
     }
@@ -167,6 +171,15 @@ impl CartService for Stub {
         self.record(format!("delete {} {expected:?}", id.0));
         self.write().map(drop)
     }
+
+    fn expires_at(&self, cart: &Cart) -> DateTime<Utc> {
+        cart.updated_at + chrono::TimeDelta::days(30)
+    }
+
+    async fn purge_expired(&self, _batch: u32) -> Result<u64, StorageError> {
+        self.record("purge_expired".to_owned());
+        Ok(0)
+    }
 }
 
 #[async_trait]
@@ -182,7 +195,7 @@ impl ProductService for Stub {
     }
 
     async fn list(&self, request: ListProducts) -> Result<ProductPage, ProductError> {
-        self.record(format!("list {:?} {}", request.name_contains, request.limit));
+        self.record(format!("list {:?} {}", request.name_contains.as_ref().map(|q| q.as_str()), request.limit));
         Ok(ProductPage { items: vec![self.product()?], next: None })
     }
 
@@ -263,7 +276,8 @@ async fn a_cart_becomes_its_json_with_its_version_as_etag() {
             "id": "00000000-0000-0000-0000-000000000002",
             "items": [{"product_id": PRODUCT, "name": "Green tea", "unit_price": 450, "quantity": 2, "line_total": 900}],
             "total_quantity": 2, "subtotal": 900, "currency": "EUR", "version": 7,
-            "created_at": "2025-11-24T16:00:00Z", "updated_at": "2025-11-24T16:00:00Z"
+            "created_at": "2025-11-24T16:00:00Z", "updated_at": "2025-11-24T16:00:00Z",
+            "expires_at": "2025-12-24T16:00:00Z"
         })
     );
     assert_eq!(calls, ["get 00000000-0000-0000-0000-000000000002"]);
@@ -348,6 +362,14 @@ async fn each_service_error_has_its_status_and_problem_type() {
         ),
         (Answer::OverTheCap, "POST", items.as_str(), Some(add.clone()), StatusCode::UNPROCESSABLE_ENTITY, "validation"),
         (
+            Answer::TooManyLines,
+            "POST",
+            items.as_str(),
+            Some(add.clone()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+        ),
+        (
             Answer::ProductNotFound,
             "PUT",
             line.as_str(),
@@ -378,8 +400,10 @@ async fn each_service_error_has_its_status_and_problem_type() {
     }
     let (reply, _) = call(Answer::ProductNotFound, "POST", &items, Some(add.clone()), None).await;
     assert_eq!(reply.body["errors"][0]["field"], "product_id", "the product is named in the body");
-    let (reply, _) = call(Answer::OverTheCap, "POST", &items, Some(add), None).await;
+    let (reply, _) = call(Answer::OverTheCap, "POST", &items, Some(add.clone()), None).await;
     assert_eq!(reply.body["errors"][0]["field"], "quantity");
+    let (reply, _) = call(Answer::TooManyLines, "POST", &items, Some(add), None).await;
+    assert_eq!(reply.body["errors"][0]["field"], "product_id", "the product that would make one line too many");
     let (reply, _) = call(Answer::VersionMismatch, "DELETE", CART, None, None).await;
     assert!(reply.body["detail"].as_str().is_some_and(|d| d.contains("version 7")), "{}", reply.body);
 }

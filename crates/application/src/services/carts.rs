@@ -15,8 +15,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::TimeDelta;
 use shaku::{Component, Interface};
-use shop_domain::{Cart, CartId, LineChange, MaxLineQuantity, Product, ProductId, Quantity, Version};
+use shop_domain::{Cart, CartId, CartLimits, LineChange, MaxLineQuantity, Product, ProductId, Quantity, Version};
 
 use super::now;
 use crate::error::{
@@ -64,6 +65,10 @@ pub trait CartService: Interface {
     async fn clear(&self, id: CartId, expected: Option<Version>) -> Result<Cart, CartWriteError>;
     /// Deletes the cart.
     async fn delete(&self, id: CartId, expected: Option<Version>) -> Result<(), CartWriteError>;
+    /// When `cart` expires unless its lines change (`cart.ttl` after its last change).
+    fn expires_at(&self, cart: &Cart) -> chrono::DateTime<chrono::Utc>;
+    /// Deletes expired carts, in batches of `batch`, until none is left; returns how many.
+    async fn purge_expired(&self, batch: u32) -> Result<u64, StorageError>;
 }
 
 /// [`CartService`] over the cart and product repositories, with the cap from the settings.
@@ -74,14 +79,23 @@ pub struct CartServiceImpl {
     carts: Arc<dyn CartRepository>,
     #[shaku(inject)]
     products: Arc<dyn ProductRepository>,
-    /// The per-line cap (`cart.max_line_quantity`).
-    max_line_quantity: MaxLineQuantity,
+    /// What a cart may hold (`cart.max_line_quantity`, `cart.max_lines`).
+    limits: CartLimits,
+    /// How long a cart lives after its last change (`cart.ttl`).
+    ttl: TimeDelta,
 }
 
 impl CartServiceImpl {
-    /// The cart, if it exists and is at the `expected` version.
+    /// The cart, unless there is none or it expired: an expired cart is as
+    /// if it never existed, whether or not the sweeper deleted it yet.
+    async fn live(&self, id: CartId) -> Result<Option<Cart>, StorageError> {
+        let now = now();
+        Ok(self.carts.get(id).await?.filter(|cart| !cart.is_expired(now, self.ttl)))
+    }
+
+    /// The cart, if it is live and at the `expected` version.
     async fn load(&self, id: CartId, expected: Option<Version>) -> Result<Cart, CartWriteError> {
-        let cart = self.carts.get(id).await?.ok_or(CartWriteError::CartNotFound)?;
+        let cart = self.live(id).await?.ok_or(CartWriteError::CartNotFound)?;
         match expected {
             Some(expected) if expected != cart.version => {
                 Err(CartWriteError::VersionMismatch { current: cart.version })
@@ -123,7 +137,11 @@ impl CartServiceImpl {
 #[async_trait]
 impl CartService for CartServiceImpl {
     fn max_line_quantity(&self) -> MaxLineQuantity {
-        self.max_line_quantity
+        self.limits.max_line_quantity
+    }
+
+    fn expires_at(&self, cart: &Cart) -> chrono::DateTime<chrono::Utc> {
+        cart.expires_at(self.ttl)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -137,7 +155,7 @@ impl CartService for CartServiceImpl {
 
     #[tracing::instrument(level = "debug", skip(self), fields(cart_id = %id.0))]
     async fn get(&self, id: CartId) -> Result<Cart, GetCartError> {
-        self.carts.get(id).await?.ok_or(GetCartError::NotFound)
+        self.live(id).await?.ok_or(GetCartError::NotFound)
     }
 
     #[tracing::instrument(level = "debug", skip(self, once), fields(cart_id = %id.0, product_id = %product_id.0))]
@@ -149,19 +167,19 @@ impl CartService for CartServiceImpl {
         expected: Option<Version>,
         once: Option<Idempotent<'_, Cart>>,
     ) -> Result<Cart, AddItemError> {
-        let max = self.max_line_quantity;
+        let limits = self.limits;
         // The fast path, where the adapter has one (CartRepository::add_in_one_step);
         // its one statement has no room for an idempotency key's answer.
         if expected.is_none()
             && once.is_none()
-            && let Some(cart) = self.carts.add_in_one_step(id, product_id, quantity, max, now()).await?
+            && let Some(cart) = self.carts.add_in_one_step(id, product_id, quantity, limits, self.ttl, now()).await?
         {
             return Ok(cart);
         }
         loop {
             let mut cart = self.load(id, expected).await?;
             let product = self.product(product_id).await?.ok_or(AddItemError::ProductNotFound)?;
-            let change = cart.add(&product, quantity, max, now())?;
+            let change = cart.add(&product, quantity, limits, now())?;
             if self.saved(&cart, Some(change), once.as_ref()).await? {
                 return Ok(cart);
             }
@@ -179,14 +197,14 @@ impl CartService for CartServiceImpl {
         // The fast path, where the adapter has one (CartRepository::set_in_one_step).
         if expected.is_none()
             && let Some(quantity) = quantity
-            && let Some(cart) = self.carts.set_in_one_step(id, product_id, quantity, now()).await?
+            && let Some(cart) = self.carts.set_in_one_step(id, product_id, quantity, self.ttl, now()).await?
         {
             return Ok(cart);
         }
         loop {
             let mut cart = self.load(id, expected).await?;
             let product = self.product(product_id).await?.ok_or(SetItemError::ProductNotFound)?;
-            let change = cart.set_quantity(&product, quantity, now());
+            let change = cart.set_quantity(&product, quantity, self.limits, now())?;
             if self.saved(&cart, change, None).await? {
                 return Ok(cart);
             }
@@ -227,6 +245,18 @@ impl CartService for CartServiceImpl {
             if self.carts.delete(&cart).await? == Saved::Done {
                 tracing::info!("cart deleted");
                 return Ok(());
+            }
+        }
+    }
+
+    async fn purge_expired(&self, batch: u32) -> Result<u64, StorageError> {
+        let expired_before = now() - self.ttl;
+        let mut purged = 0;
+        loop {
+            let deleted = self.carts.purge_expired(expired_before, batch).await?;
+            purged += deleted;
+            if deleted < u64::from(batch) {
+                return Ok(purged);
             }
         }
     }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use shaku::{Component, Interface};
-use shop_domain::{NewProduct, Product, ProductId, ProductPatch};
+use shop_domain::{NewProduct, Product, ProductId, ProductPatch, SearchText};
 
 use super::now;
 use crate::error::ProductError;
@@ -17,7 +17,7 @@ pub struct ListProducts {
     /// Start after this position; `None` for the first page.
     pub after: Option<ProductCursor>,
     /// Only names containing this text, ignoring case.
-    pub name_contains: Option<String>,
+    pub name_contains: Option<SearchText>,
     /// The page size.
     pub limit: u32,
 }

@@ -65,7 +65,7 @@ impl ProductRepository for SeaOrmProductRepository {
             );
         }
         if let Some(text) = &query.name_contains {
-            let pattern = format!("%{}%", escape_like(&fold(text)));
+            let pattern = format!("%{}%", escape_like(&fold(text.as_str())));
             select = select.filter(Column::NameFolded.like(LikeExpr::new(pattern).escape('\\')));
         }
         let rows = select

@@ -45,7 +45,7 @@ pub struct CartItemBody {
     "items": [{"product_id": "8d0f3bd6-5f7a-4f0e-9a55-3a1e2b7c9d10", "name": "Green tea", "unit_price": 450,
                "quantity": 2, "line_total": 900}],
     "total_quantity": 2, "subtotal": 900, "currency": "EUR", "version": 3,
-    "created_at": "2026-11-24T09:00:00Z", "updated_at": "2026-11-24T09:05:00Z"
+    "created_at": "2026-11-24T09:00:00Z", "updated_at": "2026-11-24T09:05:00Z", "expires_at": "2026-12-24T09:05:00Z"
 }))]
 pub struct CartBody {
     id: Uuid,
@@ -61,6 +61,9 @@ pub struct CartBody {
     created_at: DateTime<Utc>,
     #[serde(serialize_with = "rfc3339")]
     updated_at: DateTime<Utc>,
+    /// When the cart expires (404, then deleted) unless its lines change: `updated_at` plus `cart.ttl`.
+    #[serde(serialize_with = "rfc3339")]
+    expires_at: DateTime<Utc>,
 }
 
 /// The optional body of `POST /api/v1/carts`: an object; its fields are ignored.
@@ -116,7 +119,7 @@ pub struct CartReply {
 }
 
 impl CartReply {
-    fn new(cart: Cart, currency: Currency) -> Self {
+    fn new(cart: Cart, currency: Currency, expires_at: DateTime<Utc>) -> Self {
         let body = CartBody {
             id: cart.id.0,
             total_quantity: cart.total_quantity(),
@@ -136,6 +139,7 @@ impl CartReply {
             version: cart.version.0,
             created_at: cart.created_at,
             updated_at: cart.updated_at,
+            expires_at,
         };
         Self { status: StatusCode::OK, body }
     }
@@ -196,7 +200,7 @@ pub async fn create(
         body?;
     }
     let currency = config.currency();
-    let created = |cart: Cart| CartReply { status: StatusCode::CREATED, ..CartReply::new(cart, currency) };
+    let created = |cart: Cart| CartReply { status: StatusCode::CREATED, ..reply(&carts, currency, cart) };
     let answer = |cart: &Cart| created(cart.clone()).rendered().answer();
     let cart = carts.create(claim.once(&answer)).await?;
     Ok(created(cart))
@@ -217,7 +221,7 @@ pub async fn create(
 )]
 pub async fn get(carts: Carts, config: Config, ApiPath(id): ApiPath<Uuid>) -> Result<CartReply, ApiError> {
     let cart = carts.get(CartId(id)).await?;
-    Ok(CartReply::new(cart, config.currency()))
+    Ok(reply(&carts, config.currency(), cart))
 }
 
 /// Add units of a product: a new line, or more on the line that holds it.
@@ -254,9 +258,9 @@ pub async fn add_item(
     let input = body.and_then(|body| body.validate(carts.max_line_quantity()));
     let (product_id, quantity) = unless_cart_missing(&*carts, id, input).await?;
     let currency = config.currency();
-    let answer = |cart: &Cart| CartReply::new(cart.clone(), currency).rendered().answer();
+    let answer = |cart: &Cart| reply(&carts, currency, cart.clone()).rendered().answer();
     let cart = carts.add_item(id, product_id, quantity, expected, claim.once(&answer)).await?;
-    Ok(CartReply::new(cart, currency))
+    Ok(reply(&carts, currency, cart))
 }
 
 /// Set a line's quantity: creates the line if absent; 0 removes it.
@@ -292,7 +296,7 @@ pub async fn set_item(
     let input = body.and_then(|body| body.validate(carts.max_line_quantity()));
     let quantity = unless_cart_missing(&*carts, id, input).await?;
     let cart = carts.set_item_quantity(id, ProductId(product_id), quantity, expected).await?;
-    Ok(CartReply::new(cart, config.currency()))
+    Ok(reply(&carts, config.currency(), cart))
 }
 
 /// Remove a product's line.
@@ -320,7 +324,7 @@ pub async fn remove_item(
     IfMatch(expected): IfMatch,
 ) -> Result<CartReply, ApiError> {
     let cart = carts.remove_item(CartId(id), ProductId(product_id), expected).await?;
-    Ok(CartReply::new(cart, config.currency()))
+    Ok(reply(&carts, config.currency(), cart))
 }
 
 /// Empty the cart.
@@ -344,7 +348,7 @@ pub async fn clear(
     IfMatch(expected): IfMatch,
 ) -> Result<CartReply, ApiError> {
     let cart = carts.clear(CartId(id), expected).await?;
-    Ok(CartReply::new(cart, config.currency()))
+    Ok(reply(&carts, config.currency(), cart))
 }
 
 /// Delete the cart.
@@ -368,6 +372,12 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     carts.delete(CartId(id), expected).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The reply for `cart`, in the shop's currency, saying when it expires.
+fn reply(carts: &Carts, currency: Currency, cart: Cart) -> CartReply {
+    let expires_at = carts.expires_at(&cart);
+    CartReply::new(cart, currency, expires_at)
 }
 
 /// An unknown cart is 404 before the body's content is judged (422): only

@@ -243,6 +243,7 @@ impl From<AddItemError> for ApiError {
             // The product is named in the body, not the path: a 422, as the contract says.
             AddItemError::ProductNotFound => Self::invalid_field("product_id", "no product has this id"),
             AddItemError::LineQuantityExceeded(rule) => Self::invalid_field("quantity", rule.to_string()),
+            AddItemError::TooManyLines(rule) => Self::invalid_field("product_id", rule.to_string()),
         }
     }
 }
@@ -252,6 +253,7 @@ impl From<SetItemError> for ApiError {
         match err {
             SetItemError::Cart(err) => err.into(),
             SetItemError::ProductNotFound => Self::NotFound("no product has this id"),
+            SetItemError::TooManyLines(rule) => Self::invalid_field("product_id", rule.to_string()),
         }
     }
 }

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use shaku_axum::Inject;
 use shop_application::ports::ProductCursor;
 use shop_application::services::{ListProducts, ProductService};
-use shop_domain::{Currency, Description, NewProduct, Price, Product, ProductId, ProductName, ProductPatch};
+use shop_domain::{
+    Currency, Description, NewProduct, Price, Product, ProductId, ProductName, ProductPatch, SearchText,
+};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -206,7 +208,8 @@ pub struct ListParams {
     limit: Option<u32>,
     /// Opaque position from a previous page's `next_cursor`.
     cursor: Option<String>,
-    /// Only products whose name contains this text, ignoring case.
+    /// Only products whose name contains this text, ignoring case: at most 200 characters, no control characters.
+    #[param(max_length = 200)]
     q: Option<String>,
 }
 
@@ -232,7 +235,12 @@ pub async fn list(
         return Err(ApiError::Malformed("limit must be an integer between 1 and 100".to_owned()));
     }
     let after = params.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()?;
-    let name_contains = params.q.filter(|q| !q.is_empty());
+    let name_contains = params
+        .q
+        .filter(|q| !q.is_empty())
+        .map(|q| SearchText::new(&q))
+        .transpose()
+        .map_err(|err| ApiError::Malformed(err.to_string()))?;
     let page = products.list(ListProducts { after, name_contains, limit }).await?;
     Ok(Json(ProductPageBody {
         items: page.items.into_iter().map(|p| ProductBody::new(p, config.currency())).collect(),

@@ -1,28 +1,31 @@
-//! The fast path: on PostgreSQL, an add or a set without `If-Match` in one
-//! statement and one round trip, where the general path takes four
-//! statements (read the cart, read the product, the version's
-//! compare-and-set, the line) in a transaction. It is 20 % of the benchmark's
-//! requests (BENCHMARKS.md); SQLite, which has no data-modifying CTEs, and
-//! every other write take the general path.
+//! The fast path: on PostgreSQL, an add to or a set of a line already in the
+//! cart, without `If-Match`, in one statement and one round trip, where the
+//! general path takes four statements (read the cart, read the product, the
+//! version's compare-and-set, the line) in a transaction. It is 20 % of the
+//! benchmark's requests (BENCHMARKS.md); SQLite, which has no data-modifying
+//! CTEs, new lines and every other write take the general path.
 //!
 //! The statement re-expresses, in SQL, these rules of the domain's
-//! `Cart::add` and `Cart::set_quantity`:
-//! - adding adds to the line that holds the product, else makes a new line
-//!   dated now, which reads last (`INSERT … ON CONFLICT DO UPDATE`);
-//! - a line never passes the cap (the upsert's `WHERE`);
-//! - setting the quantity a line already has changes nothing (the upsert's `WHERE`);
+//! `Cart::add`, `Cart::set_quantity` and `Cart::is_expired`:
+//! - adding adds to the line that holds the product (`UPDATE`);
+//! - a line never passes the cap (its `WHERE`);
+//! - setting the quantity a line already has changes nothing (its `WHERE`);
+//! - an expired cart (no change for `cart.ttl`) takes no change (its `WHERE`);
 //! - every effective change moves the version up by exactly one and sets
 //!   `updated_at` (the `bumped` CTE runs only if the line was written).
 //!
-//! It never decides a refusal: when the upsert writes nothing (over the cap,
-//! nothing to change) or a foreign key refuses the line (unknown cart or
-//! product), nothing was written and it returns `None`; the general path then
-//! runs and the domain says why. `tests/contract.rs` runs the same cart
-//! cases on PostgreSQL with and without this path, which holds the two equal.
+//! A new line is never made here: the cap of lines per cart is the general
+//! path's to keep (its compare-and-set on the version serialises new lines;
+//! a count in this statement's snapshot could not). It never decides a
+//! refusal either: when its `UPDATE` writes nothing (no such line, over the
+//! cap, nothing to change, an unknown or expired cart), nothing was written
+//! and it returns `None`; the general path then runs and the domain says
+//! why. `tests/contract.rs` runs the same cart cases on PostgreSQL with and
+//! without this path, which holds the two equal.
 //!
 //! The CTEs' changes are invisible to the rest of the statement, so the cart
 //! it returns joins the other lines (as of the statement's snapshot) with the
-//! upserted one, and `fresh` says whether that snapshot was the cart's state
+//! changed one, and `fresh` says whether that snapshot was the cart's state
 //! just before the bump: every change of the lines bumps the version under
 //! the cart row's lock, so a write that committed in between shows as a
 //! version more than one ahead, and then the cart is read again.
@@ -30,7 +33,7 @@
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, SqlErr, Statement, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value};
 use shop_application::StorageError;
 use shop_domain::{Cart, CartId, MaxLineQuantity, ProductId, Quantity};
 
@@ -41,18 +44,17 @@ use crate::seaorm::storage_error;
 const SELECTED: &str =
     "c.id, c.version, c.created_at, c.updated_at, l.product_id, l.quantity, l.added_at, p.name, p.price";
 
-/// `$1` cart, `$2` product, `$3` quantity, `$4` now, `$5` the cap.
-static ADD: LazyLock<String> =
-    LazyLock::new(|| statement("l.quantity + excluded.quantity", "l.quantity + excluded.quantity <= $5"));
-/// `$1` cart, `$2` product, `$3` quantity, `$4` now.
-static SET: LazyLock<String> = LazyLock::new(|| statement("excluded.quantity", "l.quantity <> excluded.quantity"));
+/// `$1` cart, `$2` product, `$3` quantity, `$4` now, `$5` expired before, `$6` the cap.
+static ADD: LazyLock<String> = LazyLock::new(|| statement("l.quantity + $3", "l.quantity + $3 <= $6"));
+/// `$1` cart, `$2` product, `$3` quantity, `$4` now, `$5` expired before.
+static SET: LazyLock<String> = LazyLock::new(|| statement("$3", "l.quantity <> $3"));
 
 fn statement(new_quantity: &str, condition: &str) -> String {
     format!(
         "WITH line AS (
-             INSERT INTO product_cart_association AS l (cart_id, product_id, quantity, added_at)
-             VALUES ($1, $2, $3, $4)
-             ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = {new_quantity} WHERE {condition}
+             UPDATE product_cart_association AS l SET quantity = {new_quantity}
+             WHERE l.cart_id = $1 AND l.product_id = $2 AND {condition}
+               AND EXISTS (SELECT 1 FROM carts WHERE id = $1 AND updated_at > $5)
              RETURNING product_id, quantity, added_at
          ), bumped AS (
              UPDATE carts SET version = version + 1, updated_at = $4
@@ -72,31 +74,45 @@ fn statement(new_quantity: &str, condition: &str) -> String {
     )
 }
 
-/// `Cart::add` in one statement, on PostgreSQL; `None` elsewhere or when it wrote nothing.
+/// `Cart::add` to a line already in a live cart, in one statement, on
+/// PostgreSQL; `None` elsewhere or when it wrote nothing.
 pub(super) async fn add(
     db: &DatabaseConnection,
     cart_id: CartId,
     product_id: ProductId,
     quantity: Quantity,
     max: MaxLineQuantity,
+    expired_before: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Option<Cart>, StorageError> {
     let cap = i32::try_from(max.get()).unwrap_or(i32::MAX);
-    let values = vec![cart_id.0.into(), product_id.0.into(), quantity_to_db(quantity).into(), now.into(), cap.into()];
+    let mut values = values(cart_id, product_id, quantity, expired_before, now);
+    values.push(cap.into());
     run(db, cart_id, &ADD, values).await
 }
 
-/// `Cart::set_quantity` (to a quantity, not zero) in one statement, on
-/// PostgreSQL; `None` elsewhere or when it wrote nothing.
+/// `Cart::set_quantity` (to a quantity, not zero) of a line already in a
+/// live cart, in one statement, on PostgreSQL; `None` elsewhere or when it
+/// wrote nothing.
 pub(super) async fn set(
     db: &DatabaseConnection,
     cart_id: CartId,
     product_id: ProductId,
     quantity: Quantity,
+    expired_before: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Option<Cart>, StorageError> {
-    let values = vec![cart_id.0.into(), product_id.0.into(), quantity_to_db(quantity).into(), now.into()];
-    run(db, cart_id, &SET, values).await
+    run(db, cart_id, &SET, values(cart_id, product_id, quantity, expired_before, now)).await
+}
+
+fn values(
+    cart_id: CartId,
+    product_id: ProductId,
+    quantity: Quantity,
+    expired_before: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Vec<Value> {
+    vec![cart_id.0.into(), product_id.0.into(), quantity_to_db(quantity).into(), now.into(), expired_before.into()]
 }
 
 async fn run(
@@ -108,11 +124,8 @@ async fn run(
     if db.get_database_backend() != DbBackend::Postgres {
         return Ok(None);
     }
-    let rows = match db.query_all_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, values)).await {
-        Ok(rows) => rows,
-        Err(err) if matches!(err.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))) => return Ok(None),
-        Err(err) => return Err(storage_error(err)),
-    };
+    let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
+    let rows = db.query_all_raw(statement).await.map_err(storage_error)?;
     let Some(first) = rows.first() else {
         return Ok(None);
     };

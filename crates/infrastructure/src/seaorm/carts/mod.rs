@@ -16,14 +16,14 @@ mod sql;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, SqlErr, Statement};
 use shaku::Component;
 use shop_application::StorageError;
 use shop_application::idempotency::Completion;
 use shop_application::ports::{CartRepository, Saved};
-use shop_domain::{Cart, CartId, LineChange, MaxLineQuantity, ProductId, Quantity, Version};
+use shop_domain::{Cart, CartId, CartLimits, LineChange, ProductId, Quantity, Version};
 
 use super::engine::SessionFactory;
 use super::entities::{cart, cart_line};
@@ -95,15 +95,34 @@ impl CartRepository for SeaOrmCartRepository {
         Ok(if deleted.rows_affected == 1 { Saved::Done } else { Saved::Stale })
     }
 
+    async fn purge_expired(&self, expired_before: DateTime<Utc>, limit: u32) -> Result<u64, StorageError> {
+        use cart::{Column, Entity as Carts};
+        let expired = Query::select()
+            .column(Column::Id)
+            .from(Carts)
+            .and_where(Expr::col(Column::UpdatedAt).lt(expired_before))
+            .limit(u64::from(limit))
+            .to_owned();
+        // Their lines go with them: the foreign key cascades.
+        let deleted = Carts::delete_many()
+            .filter(Column::Id.in_subquery(expired))
+            .exec(self.sessions.writer())
+            .await
+            .map_err(storage_error)?;
+        Ok(deleted.rows_affected)
+    }
+
     async fn add_in_one_step(
         &self,
         cart_id: CartId,
         product_id: ProductId,
         quantity: Quantity,
-        max: MaxLineQuantity,
+        limits: CartLimits,
+        ttl: TimeDelta,
         now: DateTime<Utc>,
     ) -> Result<Option<Cart>, StorageError> {
-        fast_path::add(self.sessions.writer(), cart_id, product_id, quantity, max, now).await
+        let max = limits.max_line_quantity;
+        fast_path::add(self.sessions.writer(), cart_id, product_id, quantity, max, now - ttl, now).await
     }
 
     async fn set_in_one_step(
@@ -111,9 +130,10 @@ impl CartRepository for SeaOrmCartRepository {
         cart_id: CartId,
         product_id: ProductId,
         quantity: Quantity,
+        ttl: TimeDelta,
         now: DateTime<Utc>,
     ) -> Result<Option<Cart>, StorageError> {
-        fast_path::set(self.sessions.writer(), cart_id, product_id, quantity, now).await
+        fast_path::set(self.sessions.writer(), cart_id, product_id, quantity, now - ttl, now).await
     }
 }
 

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{DbErr, QueryResult};
 use shop_application::StorageError;
-use shop_domain::{Cart, CartId, CartLine, MaxLineQuantity, Price, ProductId, ProductName, Quantity, Version};
+use shop_domain::{
+    Cart, CartId, CartLine, MaxLineQuantity, MaxLines, Price, ProductId, ProductName, Quantity, TooManyLines, Version,
+};
 use uuid::Uuid;
 
 use crate::seaorm::products::corrupt;
@@ -26,6 +28,10 @@ pub(super) fn to_cart(rows: &[QueryResult]) -> Result<Option<Cart>, StorageError
     let Some(first) = rows.first() else {
         return Ok(None);
     };
+    if rows.len() > MaxLines::CEILING as usize {
+        // No cart is ever given more lines; its totals could not be trusted to fit.
+        return Err(corrupt(TooManyLines { max: MaxLines::CEILING }));
+    }
     // The cart's columns repeat on every row: decode them once.
     let mut cart = Cart {
         id: CartId(first.try_get_by_index(0).map_err(storage_error)?),
