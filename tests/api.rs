@@ -577,7 +577,20 @@ async fn if_match_guards_every_cart_write(app: &TestApp) {
         (json!(1), json!(1)),
         "nothing changed"
     );
-    let response = guarded(Method::PUT, &line, "\"1\"", Some(json!({"quantity": 5}))).await.expect("answered");
+    for (tags, expected) in [("\"01\"", StatusCode::PRECONDITION_FAILED), ("\"+1\"", StatusCode::PRECONDITION_FAILED)] {
+        let response = guarded(Method::PUT, &line, tags, Some(json!({"quantity": 5}))).await.expect("answered");
+        assert_eq!(response.status(), expected, "{tags}: entity tags compare as exact strings");
+    }
+    // Two If-Match fields are one list: the cart is at one of its versions.
+    let response = app
+        .client
+        .put(app.url(&line))
+        .header(IF_MATCH, "\"7\", W/\"1\"")
+        .header(IF_MATCH, "\"1\"")
+        .json(&json!({"quantity": 5}))
+        .send()
+        .await
+        .expect("answered");
     assert_eq!(etag(&response).as_deref(), Some("\"2\""));
     let response = guarded(Method::PUT, &line, "*", Some(json!({"quantity": 6}))).await.expect("answered");
     assert_eq!(response.status(), StatusCode::OK);

@@ -20,7 +20,7 @@ use shop_application::idempotency::{
     Answer, Claim, Claimed, Completion, Fingerprint, IdempotencyKey, IdempotencyStore,
 };
 use shop_application::ports::{CartRepository, ProductCursor, ProductQuery, ProductRepository, Saved};
-use shop_application::services::{CartService, ProductService};
+use shop_application::services::{CartService, Expected, ProductService};
 use shop_application::{
     AddItemError, CartWriteError, GetCartError, ProductError, RemoveItemError, SetItemError, StorageError,
 };
@@ -252,8 +252,8 @@ async fn product_delete_cascades_to_cart_lines(backend: Backend) {
     let cake = stored_product(&backend, "Cake", 300).await;
     let cart = stored_cart(&backend).await;
     let carts = backend.carts();
-    carts.add_item(cart.id, tea.id, qty(1), None, None).await.expect("add tea");
-    carts.add_item(cart.id, cake.id, qty(2), None, None).await.expect("add cake");
+    carts.add_item(cart.id, tea.id, qty(1), &Expected::Any, None).await.expect("add tea");
+    carts.add_item(cart.id, cake.id, qty(2), &Expected::Any, None).await.expect("add cake");
     backend.products.delete(tea.id).await.expect("deleted");
     assert!(matches!(backend.products.get(tea.id).await, Err(ProductError::NotFound)));
     let cart = read(&backend, cart.id).await;
@@ -380,9 +380,9 @@ async fn adding_twice_adds_to_the_line(backend: Backend) {
     let tea = stored_product(&backend, "Tea", 450).await;
     let cart = stored_cart(&backend).await;
     let carts = backend.carts();
-    let once = carts.add_item(cart.id, tea.id, qty(2), None, None).await.expect("add");
+    let once = carts.add_item(cart.id, tea.id, qty(2), &Expected::Any, None).await.expect("add");
     assert_eq!((quantities(&once), once.version), (vec![(tea.id, 2)], Version(1)));
-    let twice = carts.add_item(cart.id, tea.id, qty(3), None, None).await.expect("add again");
+    let twice = carts.add_item(cart.id, tea.id, qty(3), &Expected::Any, None).await.expect("add again");
     assert_eq!((quantities(&twice), twice.version), (vec![(tea.id, 5)], Version(2)));
     assert_eq!(twice.subtotal(), 2250);
     assert!(twice.updated_at >= once.updated_at);
@@ -394,9 +394,9 @@ async fn lines_show_live_names_and_prices_in_added_order(backend: Backend) {
     let cake = stored_product(&backend, "Cake", 300).await;
     let cart = stored_cart(&backend).await;
     let carts = backend.carts();
-    carts.add_item(cart.id, cake.id, qty(1), None, None).await.expect("add cake");
-    carts.add_item(cart.id, tea.id, qty(1), None, None).await.expect("add tea");
-    carts.add_item(cart.id, cake.id, qty(1), None, None).await.expect("more cake");
+    carts.add_item(cart.id, cake.id, qty(1), &Expected::Any, None).await.expect("add cake");
+    carts.add_item(cart.id, tea.id, qty(1), &Expected::Any, None).await.expect("add tea");
+    carts.add_item(cart.id, cake.id, qty(1), &Expected::Any, None).await.expect("more cake");
     let patch = ProductPatch {
         name: Some(ProductName::new("Cheesecake").expect("valid")),
         price: Some(Price::new(350).expect("valid")),
@@ -415,8 +415,8 @@ async fn the_cap_refuses_and_changes_nothing(backend: Backend) {
     let cart = stored_cart(&backend).await;
     let carts = backend.cart_service(10);
     let seven = Quantity::new(7, MaxLineQuantity::new(10).expect("valid")).expect("valid");
-    let before = carts.add_item(cart.id, tea.id, seven, None, None).await.expect("fits");
-    let refused = carts.add_item(cart.id, tea.id, seven, None, None).await;
+    let before = carts.add_item(cart.id, tea.id, seven, &Expected::Any, None).await.expect("fits");
+    let refused = carts.add_item(cart.id, tea.id, seven, &Expected::Any, None).await;
     assert!(
         matches!(refused, Err(AddItemError::LineQuantityExceeded(LineQuantityExceeded { requested: 14, max: 10 }))),
         "{refused:?}"
@@ -432,18 +432,18 @@ async fn unknown_cart_or_product_is_reported_first(backend: Backend) {
     let nowhere = CartId::new_random();
     let cart_not_found =
         |result: Result<Cart, AddItemError>| matches!(result, Err(AddItemError::Cart(CartWriteError::CartNotFound)));
-    assert!(cart_not_found(carts.add_item(nowhere, ghost, qty(1), None, None).await));
-    assert!(cart_not_found(carts.add_item(nowhere, tea.id, qty(1), None, None).await));
-    let result = carts.add_item(cart.id, ghost, qty(1), None, None).await;
+    assert!(cart_not_found(carts.add_item(nowhere, ghost, qty(1), &Expected::Any, None).await));
+    assert!(cart_not_found(carts.add_item(nowhere, tea.id, qty(1), &Expected::Any, None).await));
+    let result = carts.add_item(cart.id, ghost, qty(1), &Expected::Any, None).await;
     assert!(matches!(result, Err(AddItemError::ProductNotFound)), "{result:?}");
     for quantity in [Some(qty(1)), None] {
-        let result = carts.set_item_quantity(cart.id, ghost, quantity, None).await;
+        let result = carts.set_item_quantity(cart.id, ghost, quantity, &Expected::Any).await;
         assert!(matches!(result, Err(SetItemError::ProductNotFound)), "{quantity:?}: {result:?}");
-        let result = carts.set_item_quantity(nowhere, tea.id, quantity, None).await;
+        let result = carts.set_item_quantity(nowhere, tea.id, quantity, &Expected::Any).await;
         assert!(matches!(result, Err(SetItemError::Cart(CartWriteError::CartNotFound))), "{result:?}");
     }
-    assert!(matches!(carts.clear(nowhere, None).await, Err(CartWriteError::CartNotFound)));
-    let result = carts.remove_item(nowhere, tea.id, None).await;
+    assert!(matches!(carts.clear(nowhere, &Expected::Any).await, Err(CartWriteError::CartNotFound)));
+    let result = carts.remove_item(nowhere, tea.id, &Expected::Any).await;
     assert!(matches!(result, Err(RemoveItemError::Cart(CartWriteError::CartNotFound))), "{result:?}");
     assert!(matches!(carts.get(nowhere).await, Err(GetCartError::NotFound)));
     assert_eq!(read(&backend, cart.id).await.version, Version(0));
@@ -453,7 +453,7 @@ async fn setting_quantities(backend: Backend) {
     let tea = stored_product(&backend, "Tea", 2).await;
     let cart = stored_cart(&backend).await;
     let carts = backend.carts();
-    let set = |quantity| carts.set_item_quantity(cart.id, tea.id, quantity, None);
+    let set = |quantity| carts.set_item_quantity(cart.id, tea.id, quantity, &Expected::Any);
     let unchanged = set(None).await.expect("zero of an absent line");
     assert_eq!((unchanged.version, unchanged.lines.len()), (Version(0), 0));
     let created = set(Some(qty(4))).await.expect("create");
@@ -472,15 +472,15 @@ async fn removing_and_clearing(backend: Backend) {
     let cake = stored_product(&backend, "Cake", 3).await;
     let cart = stored_cart(&backend).await;
     let carts = backend.carts();
-    let missing = carts.remove_item(cart.id, tea.id, None).await;
+    let missing = carts.remove_item(cart.id, tea.id, &Expected::Any).await;
     assert!(matches!(missing, Err(RemoveItemError::LineNotFound(_))), "{missing:?}");
-    let cleared_empty = carts.clear(cart.id, None).await.expect("clear empty");
+    let cleared_empty = carts.clear(cart.id, &Expected::Any).await.expect("clear empty");
     assert_eq!(cleared_empty.version, Version(0));
-    carts.add_item(cart.id, tea.id, qty(1), None, None).await.expect("add");
-    carts.add_item(cart.id, cake.id, qty(1), None, None).await.expect("add");
-    let removed = carts.remove_item(cart.id, tea.id, None).await.expect("remove");
+    carts.add_item(cart.id, tea.id, qty(1), &Expected::Any, None).await.expect("add");
+    carts.add_item(cart.id, cake.id, qty(1), &Expected::Any, None).await.expect("add");
+    let removed = carts.remove_item(cart.id, tea.id, &Expected::Any).await.expect("remove");
     assert_eq!((quantities(&removed), removed.version), (vec![(cake.id, 1)], Version(3)));
-    let cleared = carts.clear(cart.id, None).await.expect("clear");
+    let cleared = carts.clear(cart.id, &Expected::Any).await.expect("clear");
     assert_eq!((cleared.lines.len(), cleared.version), (0, Version(4)));
     assert_eq!(read(&backend, cart.id).await, cleared);
 }
@@ -490,9 +490,10 @@ async fn expected_version_guards_every_write(backend: Backend) {
     let ghost = product("Ghost", 1, now()).id;
     let cart = stored_cart(&backend).await;
     let carts = backend.carts();
-    let first = carts.add_item(cart.id, tea.id, qty(1), Some(Version(0)), None).await.expect("version 0 matches");
+    let first =
+        carts.add_item(cart.id, tea.id, qty(1), &Expected::version(Version(0)), None).await.expect("version 0 matches");
     assert_eq!(first.version, Version(1));
-    let stale = Some(Version(0));
+    let stale = &Expected::version(Version(0));
     let mismatch = |err: CartWriteError| matches!(err, CartWriteError::VersionMismatch { current: Version(1) });
     let as_write = |err| match err {
         AddItemError::Cart(err) => err,
@@ -513,7 +514,8 @@ async fn expected_version_guards_every_write(backend: Backend) {
     assert!(mismatch(carts.clear(cart.id, stale).await.expect_err("stale")));
     assert!(mismatch(carts.delete(cart.id, stale).await.expect_err("stale")));
     assert_eq!(read(&backend, cart.id).await, first, "nothing changed");
-    let second = carts.add_item(cart.id, tea.id, qty(1), Some(Version(1)), None).await.expect("version 1 matches");
+    let second =
+        carts.add_item(cart.id, tea.id, qty(1), &Expected::version(Version(1)), None).await.expect("version 1 matches");
     assert_eq!((quantities(&second), second.version), (vec![(tea.id, 2)], Version(2)));
 }
 
@@ -521,10 +523,10 @@ async fn deleting_a_cart(backend: Backend) {
     let tea = stored_product(&backend, "Tea", 2).await;
     let cart = stored_cart(&backend).await;
     let carts = backend.carts();
-    carts.add_item(cart.id, tea.id, qty(1), None, None).await.expect("add");
-    carts.delete(cart.id, Some(Version(1))).await.expect("deleted");
+    carts.add_item(cart.id, tea.id, qty(1), &Expected::Any, None).await.expect("add");
+    carts.delete(cart.id, &Expected::version(Version(1))).await.expect("deleted");
     assert!(matches!(carts.get(cart.id).await, Err(GetCartError::NotFound)));
-    assert!(matches!(carts.delete(cart.id, None).await, Err(CartWriteError::CartNotFound)));
+    assert!(matches!(carts.delete(cart.id, &Expected::Any).await, Err(CartWriteError::CartNotFound)));
     assert!(backend.products.get(tea.id).await.is_ok(), "the product stays");
 }
 
@@ -535,7 +537,7 @@ async fn concurrent_adds_sum_exactly(backend: Backend) {
     let tasks: Vec<_> = (0..40)
         .map(|_| {
             let carts = carts.clone();
-            tokio::spawn(async move { carts.add_item(cart.id, tea.id, qty(1), None, None).await })
+            tokio::spawn(async move { carts.add_item(cart.id, tea.id, qty(1), &Expected::Any, None).await })
         })
         .collect();
     for task in tasks {
@@ -554,14 +556,14 @@ async fn concurrent_changes_lose_no_update(backend: Backend) {
     let mut products = Vec::new();
     for i in 0..20 {
         let product = stored_product(&backend, &format!("Product {i}"), 1).await;
-        carts.add_item(cart.id, product.id, qty(1), None, None).await.expect("add");
+        carts.add_item(cart.id, product.id, qty(1), &Expected::Any, None).await.expect("add");
         products.push(product.id);
     }
     let tasks: Vec<_> = products
         .into_iter()
         .map(|product| {
             let carts = carts.clone();
-            tokio::spawn(async move { carts.remove_item(cart.id, product, None).await })
+            tokio::spawn(async move { carts.remove_item(cart.id, product, &Expected::Any).await })
         })
         .collect();
     for task in tasks {

@@ -174,6 +174,10 @@ async fn catalog_writes_need_the_admin_token_when_one_is_configured() {
         app.client.post(app.url("/api/v1/products")).json(&json!({"price": -1})).send().await.expect("answered");
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 
+    for scheme in ["bearer", "BEARER"] {
+        let response = create(Some(&format!("{scheme} s3cret-token"))).await.expect("answered");
+        assert_eq!(response.status(), StatusCode::CREATED, "the scheme is case-insensitive");
+    }
     let response = create(Some("Bearer s3cret-token")).await.expect("answered");
     assert_eq!(response.status(), StatusCode::CREATED);
     let product: Value = response.json().await.expect("product");

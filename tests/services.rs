@@ -7,7 +7,7 @@ use shaku::HasComponent;
 use shop::container::{AppModule, InMemoryStorage, module_builder};
 use shop::settings::Settings;
 use shop_application::ports::StorageHealth;
-use shop_application::services::{CartService, ListProducts, ProductService};
+use shop_application::services::{CartService, Expected, ListProducts, ProductService};
 use shop_application::{AddItemError, GetCartError, ProductError, StorageError};
 use shop_domain::{
     LineQuantityExceeded, MaxLineQuantity, NewProduct, Price, ProductId, ProductName, ProductPatch, Quantity, Version,
@@ -43,17 +43,17 @@ async fn a_whole_cart_flow() {
     let tea = products.create(new_product("Green tea", 450), None).await.expect("created");
     let cake = products.create(new_product("Cake", 300), None).await.expect("created");
     let cart = carts.create(None).await.expect("created");
-    carts.add_item(cart.id, tea.id, qty(2), None, None).await.expect("added");
-    carts.add_item(cart.id, cake.id, qty(1), Some(Version(1)), None).await.expect("added");
-    let cart = carts.add_item(cart.id, tea.id, qty(1), None, None).await.expect("added");
+    carts.add_item(cart.id, tea.id, qty(2), &Expected::Any, None).await.expect("added");
+    carts.add_item(cart.id, cake.id, qty(1), &Expected::version(Version(1)), None).await.expect("added");
+    let cart = carts.add_item(cart.id, tea.id, qty(1), &Expected::Any, None).await.expect("added");
     assert_eq!((cart.total_quantity(), cart.subtotal(), cart.version), (4, 3 * 450 + 300, Version(3)));
 
-    let cart = carts.set_item_quantity(cart.id, cake.id, None, None).await.expect("removed");
+    let cart = carts.set_item_quantity(cart.id, cake.id, None, &Expected::Any).await.expect("removed");
     assert_eq!(cart.lines.len(), 1);
     products.delete(tea.id).await.expect("deleted");
     let cart = carts.get(cart.id).await.expect("read");
     assert!(cart.lines.is_empty(), "deleting a product empties its lines");
-    carts.delete(cart.id, Some(cart.version)).await.expect("deleted");
+    carts.delete(cart.id, &Expected::version(cart.version)).await.expect("deleted");
     assert!(matches!(carts.get(cart.id).await, Err(GetCartError::NotFound)));
 }
 
@@ -66,8 +66,8 @@ async fn the_cap_comes_from_the_settings() {
     assert_eq!(carts.max_line_quantity().get(), 5);
     let tea = products.create(new_product("Tea", 1), None).await.expect("created");
     let cart = carts.create(None).await.expect("created");
-    carts.add_item(cart.id, tea.id, qty(3), None, None).await.expect("fits");
-    let refused = carts.add_item(cart.id, tea.id, qty(3), None, None).await;
+    carts.add_item(cart.id, tea.id, qty(3), &Expected::Any, None).await.expect("fits");
+    let refused = carts.add_item(cart.id, tea.id, qty(3), &Expected::Any, None).await;
     assert!(
         matches!(refused, Err(AddItemError::LineQuantityExceeded(LineQuantityExceeded { requested: 6, max: 5 }))),
         "{refused:?}"

@@ -26,8 +26,34 @@ use crate::error::{
 use crate::idempotency::Idempotent;
 use crate::ports::{CartRepository, ProductRepository, Saved};
 
-/// The carts' use cases. Every write takes the version the caller expects
-/// (`If-Match`), or `None` to write whatever the version.
+/// The versions a write expects the cart at (`If-Match`, which may list
+/// several, or `expectedVersion`): it applies only if the cart is at one of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Expected {
+    /// Whatever the version.
+    #[default]
+    Any,
+    /// One of these versions; an empty list allows none.
+    OneOf(Vec<Version>),
+}
+
+impl Expected {
+    /// Exactly `version`.
+    pub fn version(version: Version) -> Self {
+        Self::OneOf(vec![version])
+    }
+
+    /// Whether a cart at `version` may be written.
+    pub fn allows(&self, version: Version) -> bool {
+        match self {
+            Self::Any => true,
+            Self::OneOf(versions) => versions.contains(&version),
+        }
+    }
+}
+
+/// The carts' use cases. Every write takes the versions the caller expects
+/// the cart at ([`Expected`]).
 #[async_trait]
 pub trait CartService: Interface {
     /// The per-line cap, for validating requests.
@@ -43,7 +69,7 @@ pub trait CartService: Interface {
         id: CartId,
         product_id: ProductId,
         quantity: Quantity,
-        expected: Option<Version>,
+        expected: &Expected,
         once: Option<Idempotent<'_, Cart>>,
     ) -> Result<Cart, AddItemError>;
     /// Sets a line's quantity; `None` (zero) removes the line.
@@ -52,19 +78,19 @@ pub trait CartService: Interface {
         id: CartId,
         product_id: ProductId,
         quantity: Option<Quantity>,
-        expected: Option<Version>,
+        expected: &Expected,
     ) -> Result<Cart, SetItemError>;
     /// Removes a line that must be in the cart.
     async fn remove_item(
         &self,
         id: CartId,
         product_id: ProductId,
-        expected: Option<Version>,
+        expected: &Expected,
     ) -> Result<Cart, RemoveItemError>;
     /// Removes every line.
-    async fn clear(&self, id: CartId, expected: Option<Version>) -> Result<Cart, CartWriteError>;
+    async fn clear(&self, id: CartId, expected: &Expected) -> Result<Cart, CartWriteError>;
     /// Deletes the cart.
-    async fn delete(&self, id: CartId, expected: Option<Version>) -> Result<(), CartWriteError>;
+    async fn delete(&self, id: CartId, expected: &Expected) -> Result<(), CartWriteError>;
     /// When `cart` expires unless its lines change (`cart.ttl` after its last change).
     fn expires_at(&self, cart: &Cart) -> chrono::DateTime<chrono::Utc>;
     /// Deletes expired carts, in batches of `batch`, until none is left; returns how many.
@@ -94,13 +120,12 @@ impl CartServiceImpl {
     }
 
     /// The cart, if it is live and at the `expected` version.
-    async fn load(&self, id: CartId, expected: Option<Version>) -> Result<Cart, CartWriteError> {
+    async fn load(&self, id: CartId, expected: &Expected) -> Result<Cart, CartWriteError> {
         let cart = self.live(id).await?.ok_or(CartWriteError::CartNotFound)?;
-        match expected {
-            Some(expected) if expected != cart.version => {
-                Err(CartWriteError::VersionMismatch { current: cart.version })
-            }
-            _ => Ok(cart),
+        if expected.allows(cart.version) {
+            Ok(cart)
+        } else {
+            Err(CartWriteError::VersionMismatch { current: cart.version })
         }
     }
 
@@ -164,13 +189,13 @@ impl CartService for CartServiceImpl {
         id: CartId,
         product_id: ProductId,
         quantity: Quantity,
-        expected: Option<Version>,
+        expected: &Expected,
         once: Option<Idempotent<'_, Cart>>,
     ) -> Result<Cart, AddItemError> {
         let limits = self.limits;
         // The fast path, where the adapter has one (CartRepository::add_in_one_step);
         // its one statement has no room for an idempotency key's answer.
-        if expected.is_none()
+        if *expected == Expected::Any
             && once.is_none()
             && let Some(cart) = self.carts.add_in_one_step(id, product_id, quantity, limits, self.ttl, now()).await?
         {
@@ -192,10 +217,10 @@ impl CartService for CartServiceImpl {
         id: CartId,
         product_id: ProductId,
         quantity: Option<Quantity>,
-        expected: Option<Version>,
+        expected: &Expected,
     ) -> Result<Cart, SetItemError> {
         // The fast path, where the adapter has one (CartRepository::set_in_one_step).
-        if expected.is_none()
+        if *expected == Expected::Any
             && let Some(quantity) = quantity
             && let Some(cart) = self.carts.set_in_one_step(id, product_id, quantity, self.ttl, now()).await?
         {
@@ -216,7 +241,7 @@ impl CartService for CartServiceImpl {
         &self,
         id: CartId,
         product_id: ProductId,
-        expected: Option<Version>,
+        expected: &Expected,
     ) -> Result<Cart, RemoveItemError> {
         loop {
             let mut cart = self.load(id, expected).await?;
@@ -228,7 +253,7 @@ impl CartService for CartServiceImpl {
     }
 
     #[tracing::instrument(level = "debug", skip(self), fields(cart_id = %id.0))]
-    async fn clear(&self, id: CartId, expected: Option<Version>) -> Result<Cart, CartWriteError> {
+    async fn clear(&self, id: CartId, expected: &Expected) -> Result<Cart, CartWriteError> {
         loop {
             let mut cart = self.load(id, expected).await?;
             let change = cart.clear(now());
@@ -239,7 +264,7 @@ impl CartService for CartServiceImpl {
     }
 
     #[tracing::instrument(level = "debug", skip(self), fields(cart_id = %id.0))]
-    async fn delete(&self, id: CartId, expected: Option<Version>) -> Result<(), CartWriteError> {
+    async fn delete(&self, id: CartId, expected: &Expected) -> Result<(), CartWriteError> {
         loop {
             let cart = self.load(id, expected).await?;
             if self.carts.delete(&cart).await? == Saved::Done {

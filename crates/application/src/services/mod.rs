@@ -3,7 +3,7 @@
 mod carts;
 mod products;
 
-pub use carts::{CartService, CartServiceImpl, CartServiceImplParameters};
+pub use carts::{CartService, CartServiceImpl, CartServiceImplParameters, Expected};
 pub use products::{ListProducts, ProductPage, ProductService, ProductServiceImpl, ProductServiceImplParameters};
 
 use chrono::{DateTime, SubsecRound, Utc};

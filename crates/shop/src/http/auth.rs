@@ -30,11 +30,13 @@ pub async fn catalog_writes(State(module): State<Arc<AppModule>>, request: Reque
 
 /// Whether `headers` carry `Authorization: Bearer <token>`.
 fn presents(headers: &HeaderMap, token: &str) -> bool {
+    // The scheme is case-insensitive (RFC 9110): `Bearer`, `bearer`, `BEARER`.
     let presented = headers
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim)
+        .and_then(|value| value.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
         .unwrap_or_default();
     // Constant time: the comparison must not tell how much of a guess was right.
     bool::from(presented.as_bytes().ct_eq(token.as_bytes()))

@@ -259,7 +259,7 @@ pub async fn add_item(
     let (product_id, quantity) = unless_cart_missing(&*carts, id, input).await?;
     let currency = config.currency();
     let answer = |cart: &Cart| reply(&carts, currency, cart.clone()).rendered().answer();
-    let cart = carts.add_item(id, product_id, quantity, expected, claim.once(&answer)).await?;
+    let cart = carts.add_item(id, product_id, quantity, &expected, claim.once(&answer)).await?;
     Ok(reply(&carts, currency, cart))
 }
 
@@ -295,7 +295,7 @@ pub async fn set_item(
     let id = CartId(id);
     let input = body.and_then(|body| body.validate(carts.max_line_quantity()));
     let quantity = unless_cart_missing(&*carts, id, input).await?;
-    let cart = carts.set_item_quantity(id, ProductId(product_id), quantity, expected).await?;
+    let cart = carts.set_item_quantity(id, ProductId(product_id), quantity, &expected).await?;
     Ok(reply(&carts, config.currency(), cart))
 }
 
@@ -323,7 +323,7 @@ pub async fn remove_item(
     ApiPath((id, product_id)): ApiPath<(Uuid, Uuid)>,
     IfMatch(expected): IfMatch,
 ) -> Result<CartReply, ApiError> {
-    let cart = carts.remove_item(CartId(id), ProductId(product_id), expected).await?;
+    let cart = carts.remove_item(CartId(id), ProductId(product_id), &expected).await?;
     Ok(reply(&carts, config.currency(), cart))
 }
 
@@ -347,7 +347,7 @@ pub async fn clear(
     ApiPath(id): ApiPath<Uuid>,
     IfMatch(expected): IfMatch,
 ) -> Result<CartReply, ApiError> {
-    let cart = carts.clear(CartId(id), expected).await?;
+    let cart = carts.clear(CartId(id), &expected).await?;
     Ok(reply(&carts, config.currency(), cart))
 }
 
@@ -370,7 +370,7 @@ pub async fn delete(
     ApiPath(id): ApiPath<Uuid>,
     IfMatch(expected): IfMatch,
 ) -> Result<StatusCode, ApiError> {
-    carts.delete(CartId(id), expected).await?;
+    carts.delete(CartId(id), &expected).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

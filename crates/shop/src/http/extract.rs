@@ -7,6 +7,7 @@ use axum::http::header::IF_MATCH;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
+use shop_application::services::Expected;
 use shop_domain::Version;
 
 use super::problem::ApiError;
@@ -57,49 +58,115 @@ pub struct ApiPath<T>(pub T);
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
 
-/// The version named by `If-Match: "<version>"`; `None` when absent or `*`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IfMatch(pub Option<Version>);
+/// The versions `If-Match` allows: every `If-Match` field together is one
+/// list of entity tags (RFC 9110). A cart's tag is `"<version>"`, compared
+/// as an exact string and strongly: `"017"` is not version 17, and a weak
+/// tag matches nothing. No header, or `*`: any version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfMatch(pub Expected);
 
 /// Documents the `If-Match` header of cart writes.
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Header)]
 #[allow(dead_code)] // documentation only; `IfMatch` parses the header
 pub struct IfMatchHeader {
-    /// Change the cart only if it is at this version: `"3"` (the `ETag` of a cart response). `*` matches any.
-    #[param(rename = "If-Match", nullable = false, pattern = r#"^(\*|(W/)?"[^"]*")$"#, example = "\"3\"")]
+    /// Change the cart only if it is at this version: `"3"` (the `ETag` of a cart response), or at one of a
+    /// list (`"3", "4"`). `*` matches any.
+    #[param(
+        rename = "If-Match",
+        nullable = false,
+        pattern = r#"^(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)$"#,
+        example = "\"3\""
+    )]
     if_match: Option<String>,
 }
-
-/// A version no cart ever reaches: what an entity tag that cannot be one of
-/// ours (a weak tag, a non-number) stands for, so that it fails to match (412).
-const NEVER_MATCHES: Version = Version(u64::MAX);
 
 impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        let Some(value) = parts.headers.get(IF_MATCH) else {
-            return Ok(Self(None));
-        };
-        let malformed = || ApiError::Malformed("If-Match must be \"*\" or one entity tag such as \"3\"".to_owned());
-        let text = value.to_str().map_err(|_| malformed())?.trim();
-        if text == "*" {
-            return Ok(Self(None));
+        let malformed =
+            || ApiError::Malformed("If-Match must be \"*\" or a list of entity tags such as \"3\"".to_owned());
+        let mut fields = parts.headers.get_all(IF_MATCH).iter().peekable();
+        if fields.peek().is_none() {
+            return Ok(Self(Expected::Any));
         }
-        let (weak, tag) = match text.strip_prefix("W/") {
-            Some(rest) => (true, rest),
-            None => (false, text),
-        };
-        let opaque = tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')).ok_or_else(malformed)?;
-        if opaque.contains('"') {
-            return Err(malformed()); // a list of tags: not supported
+        let mut tags = Vec::new();
+        for field in fields {
+            tags.extend(entity_tags(field.to_str().map_err(|_| malformed())?).ok_or_else(malformed)?);
         }
-        // If-Match compares strongly: a weak tag never matches.
-        let version = match (weak, opaque.parse::<u64>()) {
-            (false, Ok(number)) => Version(number),
-            _ => NEVER_MATCHES,
-        };
-        Ok(Self(Some(version)))
+        if tags == [EntityTag::Any] {
+            return Ok(Self(Expected::Any));
+        }
+        let mut versions = Vec::new();
+        for tag in tags {
+            match tag {
+                EntityTag::Strong(opaque) => versions.extend(version_tag(opaque)),
+                EntityTag::Weak => {}                      // compared strongly: never matches
+                EntityTag::Any => return Err(malformed()), // `*` stands alone
+            }
+        }
+        Ok(Self(Expected::OneOf(versions)))
+    }
+}
+
+/// One element of an `If-Match` list.
+#[derive(Debug, PartialEq, Eq)]
+enum EntityTag<'a> {
+    Any,
+    Weak,
+    Strong(&'a str),
+}
+
+/// The entity tags of one `If-Match` field (`*`, or `"a", W/"b", …`);
+/// `None` if it is not such a list.
+fn entity_tags(field: &str) -> Option<Vec<EntityTag<'_>>> {
+    let mut tags = Vec::new();
+    let mut rest = field.trim();
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('*') {
+            tags.push(EntityTag::Any);
+            rest = after;
+        } else {
+            let (weak, quoted) = rest.strip_prefix("W/").map_or((false, rest), |after| (true, after));
+            let opaque_and_rest = quoted.strip_prefix('"')?;
+            let end = opaque_and_rest.find('"')?;
+            tags.push(if weak { EntityTag::Weak } else { EntityTag::Strong(&opaque_and_rest[..end]) });
+            rest = &opaque_and_rest[end + 1..];
+        }
+        rest = rest.trim_start();
+        match rest.strip_prefix(',') {
+            Some(after) => rest = after.trim_start(),
+            None if rest.is_empty() => {}
+            None => return None,
+        }
+    }
+    Some(tags)
+}
+
+/// The version whose tag is exactly `opaque` (`"17"`, never `"017"` or `"+17"`).
+fn version_tag(opaque: &str) -> Option<Version> {
+    let number: u64 = opaque.parse().ok()?;
+    (number.to_string() == opaque).then_some(Version(number))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entity_tags_are_lists_compared_as_exact_strings() {
+        assert_eq!(entity_tags(r#""3""#), Some(vec![EntityTag::Strong("3")]));
+        assert_eq!(
+            entity_tags(r#" "3" , W/"4",*, "a,b""#),
+            Some(vec![EntityTag::Strong("3"), EntityTag::Weak, EntityTag::Any, EntityTag::Strong("a,b")])
+        );
+        for bad in ["3", r#""3"x"#, r#""3"#, r#""3" "4""#, "W/3"] {
+            assert_eq!(entity_tags(bad), None, "{bad}");
+        }
+        assert_eq!(version_tag("17"), Some(Version(17)));
+        for other in ["017", "+17", "17 ", "", "x"] {
+            assert_eq!(version_tag(other), None, "{other:?}");
+        }
     }
 }
