@@ -618,6 +618,30 @@ async fn errors_are_problems_with_request_ids(app: &TestApp) {
     let response = send(app, Method::GET, "/health/live", None).await;
     let generated = response.headers()["x-request-id"].to_str().expect("ascii").to_owned();
     assert_eq!(uuid::Uuid::parse_str(&generated).map(|_| ()), Ok(()));
+
+    // A client's id is kept only if it is 1 to 128 visible ASCII characters, in one field.
+    let with_id = |ids: &[&[u8]]| {
+        let mut request = app.client.get(app.url("/health/live"));
+        for id in ids {
+            request = request.header("x-request-id", reqwest::header::HeaderValue::from_bytes(id).expect("a value"));
+        }
+        request.send()
+    };
+    let longest = "r".repeat(128);
+    let kept = with_id(&[longest.as_bytes()]).await.expect("answered");
+    assert_eq!(kept.headers()["x-request-id"], longest.as_str());
+    for refused in [
+        "r".repeat(129).into_bytes(),
+        "r".repeat(400_000).into_bytes(),
+        "ид-запроса".as_bytes().to_vec(),
+        b"has space".to_vec(),
+    ] {
+        let response = with_id(&[&refused]).await.expect("answered");
+        let id = response.headers()["x-request-id"].to_str().expect("ascii").to_owned();
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "a new id instead of {} bytes: {id}", refused.len());
+    }
+    let response = with_id(&[b"first-id", b"second-id"]).await.expect("answered");
+    assert!(uuid::Uuid::parse_str(response.headers()["x-request-id"].to_str().expect("ascii")).is_ok(), "two fields");
 }
 
 /// The container over the in-memory storage, the way a team would swap in

@@ -212,3 +212,29 @@ async fn without_a_token_catalog_writes_are_open() {
     let response = app.client.post(app.url("/api/v1/products")).json(&json!({"name": "Tea", "price": 1})).send().await;
     assert_eq!(response.expect("answered").status(), StatusCode::CREATED);
 }
+
+/// Invented methods and paths are counted under `OTHER` and `unmatched`:
+/// however many a client sends, `/metrics` does not grow.
+#[tokio::test]
+async fn metrics_do_not_grow_with_what_clients_send() {
+    let (app, _database) = spawn(None).await;
+    let metrics =
+        || async { app.client.get(app.url("/metrics")).send().await.expect("answered").text().await.expect("text") };
+    let invent = |n: usize| {
+        let method = reqwest::Method::from_bytes(format!("M{}{}", "X".repeat(200), n).as_bytes()).expect("a method");
+        app.client.request(method, app.url(&format!("/no/such/{n}/{}", "p".repeat(500)))).send()
+    };
+    for n in 0..50 {
+        invent(n).await.expect("answered");
+    }
+    let before = metrics().await;
+    for n in 50..2_000 {
+        invent(n).await.expect("answered");
+    }
+    let after = metrics().await;
+    let series = |text: &str| text.lines().filter(|line| !line.starts_with('#')).count();
+    assert_eq!(series(&after), series(&before), "no new series");
+    assert!(after.len() <= before.len() + 64, "the same size, give or take the counters' digits");
+    assert!(after.contains(r#"method="OTHER",route="unmatched""#), "{after}");
+    assert!(!after.contains("MXXX"), "no invented method is a label");
+}

@@ -209,20 +209,28 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// The URL with any password replaced, fit for logs.
+/// The URL with any password replaced, fit for logs: in the user part
+/// (`user:***@host`) and in the query (`?password=***`).
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let credentials = &url[scheme_end + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _password)) => {
-                    format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..])
-                }
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
+    let (base, query) = url.split_once('?').map_or((url, None), |(base, query)| (base, Some(query)));
+    let base = match (base.find("://"), base.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => match base[scheme_end + 3..at].split_once(':') {
+            Some((user, _password)) => format!("{}{user}:***{}", &base[..scheme_end + 3], &base[at..]),
+            None => base.to_owned(),
+        },
+        _ => base.to_owned(),
+    };
+    let Some(query) = query else {
+        return base;
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if name.eq_ignore_ascii_case("password") => format!("{name}=***"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", pairs.join("&"))
 }
 
 #[cfg(test)]
@@ -232,5 +240,9 @@ mod tests {
         assert_eq!(super::redact("postgres://shop:s3cret@db:5432/shop"), "postgres://shop:***@db:5432/shop");
         assert_eq!(super::redact("postgres://postgres@127.0.0.1/test"), "postgres://postgres@127.0.0.1/test");
         assert_eq!(super::redact("sqlite://shop.db?mode=rwc"), "sqlite://shop.db?mode=rwc");
+        assert_eq!(
+            super::redact("postgres://shop@db/shop?sslmode=require&Password=s3cret"),
+            "postgres://shop@db/shop?sslmode=require&Password=***"
+        );
     }
 }

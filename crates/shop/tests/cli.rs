@@ -187,3 +187,52 @@ fn sigterm_lets_an_in_flight_request_finish_then_exits_cleanly() {
     };
     assert!(status.success(), "{status:?}");
 }
+
+/// Whatever a client sends, a log line holds at most about a kibibyte of it:
+/// a 60 KB URI and a 100 KB request id leave lines of bounded length.
+#[test]
+fn log_lines_hold_a_bounded_amount_of_client_text() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log_path = dir.path().join("server.log");
+    let mut child = shop(dir.path())
+        .env("SHOP__SERVER__PORT", "0")
+        .env("RUST_LOG", "info,shop::http=debug")
+        .env("NO_COLOR", "1")
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).expect("a log file"))
+        .spawn()
+        .expect("shop serve starts");
+    let started = Instant::now();
+    let address = loop {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if let Some(at) = log.find("address=") {
+            break log[at + "address=".len()..].split_whitespace().next().unwrap_or_default().to_owned();
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "the server starts");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let send = |head: String| {
+        let mut stream = TcpStream::connect(&address).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        stream.write_all(head.as_bytes()).expect("send");
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        response
+    };
+    let long_path = format!("/{}", "a".repeat(60_000));
+    let response = send(format!("GET {long_path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    assert!(response.starts_with("HTTP/1.1 404"), "{}", &response[..response.len().min(200)]);
+    let long_id = "i".repeat(100_000);
+    let response =
+        send(format!("GET /health/live HTTP/1.1\r\nHost: x\r\nx-request-id: {long_id}\r\nConnection: close\r\n\r\n"));
+    assert!(response.starts_with("HTTP/1.1 200") && !response.contains(&long_id[..200]), "a new id, not the long one");
+    terminate(&child);
+    child.wait().expect("exits");
+    let log = std::fs::read_to_string(&log_path).expect("the log");
+    assert!(log.contains("request refused") && log.contains("request served"), "both requests were logged:\n{log}");
+    for line in log.lines() {
+        assert!(line.len() < 1500, "a log line of {} bytes: {}…", line.len(), &line[..300]);
+    }
+    assert!(!log.contains(&"i".repeat(200)), "the long id is not logged");
+}

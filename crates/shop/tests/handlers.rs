@@ -37,6 +37,7 @@ enum Answer {
     OverTheCap,
     TooManyLines,
     LineNotFound,
+    Panic,
     Unavailable,
     Internal,
 }
@@ -109,6 +110,7 @@ impl CartService for Stub {
 
     async fn get(&self, id: CartId) -> Result<Cart, GetCartError> {
         self.record(format!("get {}", id.0));
+        assert_ne!(self.answer, Answer::Panic, "a bug in a service");
         self.write().map_err(|err| match err {
             CartWriteError::Storage(err) => GetCartError::Storage(err),
             _ => GetCartError::NotFound,
@@ -416,4 +418,20 @@ async fn an_unknown_cart_is_404_before_a_bad_body_is_judged() {
         reply.body["errors"].as_array().expect("errors").iter().filter_map(|e| e["field"].as_str()).collect();
     assert_eq!(fields, ["product_id", "quantity"], "every bad field, the cap from the service (10)");
     assert!(calls.iter().all(|call| call.starts_with("get ")), "nothing written: {calls:?}");
+}
+
+#[tokio::test]
+async fn a_panicking_handler_answers_a_500_problem_and_is_counted() {
+    let (reply, _) = call(Answer::Panic, "GET", CART, None, None).await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(reply.body["type"], "https://shop.example/problems/internal");
+    assert!(!reply.body.to_string().contains("a bug in a service"), "no internals: {}", reply.body);
+    let stub = Stub { answer: Answer::Ok, calls: Arc::default() };
+    let request = Request::builder().uri("/metrics").body(Body::empty()).expect("a request");
+    let response = router(&stub).oneshot(request).await.expect("answered");
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("a body");
+    let text = String::from_utf8_lossy(&bytes);
+    let panics = text.lines().find(|l| l.starts_with("http_panics_total")).and_then(|l| l.rsplit(' ').next());
+    assert!(panics.and_then(|n| n.parse::<f64>().ok()).is_some_and(|n| n >= 1.0), "{text}");
+    assert!(text.contains(r#"route="/api/v1/carts/{cart_id}",status="500""#), "counted as a 500: {text}");
 }

@@ -18,9 +18,12 @@ use std::time::Duration;
 
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::HeaderName;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use axum::{BoxError, Extension, Json, Router, middleware};
 use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::{Modify, OpenApi};
@@ -33,6 +36,9 @@ use openapi::ApiDoc;
 use problem::ApiError;
 use shaku::HasComponent;
 use shop_domain::MaxLineQuantity;
+
+/// The header that carries a request's id.
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The largest accepted request body: 64 KiB.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -125,6 +131,7 @@ pub fn router(module: Arc<AppModule>, request_timeout: Duration) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(
             ServiceBuilder::new()
+                .map_request(usable_request_id)
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(
@@ -136,6 +143,7 @@ pub fn router(module: Arc<AppModule>, request_timeout: Duration) -> Router {
                         .on_failure(()),
                 )
                 .layer(axum::middleware::from_fn(metrics::track))
+                .layer(CatchPanicLayer::custom(panicked))
                 .layer(HandleErrorLayer::new(|_: BoxError| async { ApiError::Timeout }))
                 .timeout(request_timeout),
         )
@@ -164,11 +172,52 @@ fn log_response(response: &Response, latency: Duration, _span: &tracing::Span) {
 }
 
 /// One span per request; every log line inside carries its fields.
+/// What the client sent is bounded in every log line: a method of at most 16
+/// bytes, a URI of at most 768, a request id of at most 128 (see
+/// [`usable_request_id`]), so at most 1 KiB of client text.
 fn request_span(request: &Request) -> tracing::Span {
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
     let request_id =
         request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("-");
-    tracing::info_span!("request", method = %request.method(), route, uri = %request.uri(), request_id)
+    let method = bounded(request.method().as_str(), 16);
+    let uri = request.uri().path_and_query().map_or("/", |uri| uri.as_str());
+    tracing::info_span!("request", %method, route, uri = %bounded(uri, 768), request_id)
+}
+
+/// `text` cut to at most `max` bytes (at a character boundary), marked with `…` when cut.
+fn bounded(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max {
+        return text.into();
+    }
+    let cut = (0..=max).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+    format!("{}…", &text[..cut]).into()
+}
+
+/// The longest request id kept from a client.
+const MAX_REQUEST_ID: usize = 128;
+
+/// A client's `x-request-id` is used only if it is one field of 1 to 128
+/// visible ASCII characters; otherwise it is dropped, and the service makes
+/// its own, which the response and the log then carry.
+fn usable_request_id(mut request: Request) -> Request {
+    let mut ids = request.headers().get_all(X_REQUEST_ID).iter();
+    let usable = match (ids.next(), ids.next()) {
+        (None, _) => true,
+        (Some(id), None) => (1..=MAX_REQUEST_ID).contains(&id.len()) && id.as_bytes().iter().all(u8::is_ascii_graphic),
+        (Some(_), Some(_)) => false,
+    };
+    if !usable {
+        request.headers_mut().remove(X_REQUEST_ID);
+    }
+    request
+}
+
+/// A handler that panicked: a 500 problem, counted, and logged with the request id.
+fn panicked(panic: Box<dyn std::any::Any + Send>) -> Response {
+    let message = panic.downcast_ref::<&str>().copied().or_else(|| panic.downcast_ref::<String>().map(String::as_str));
+    tracing::error!(panic = message.unwrap_or("(not text)"), "a handler panicked");
+    ::metrics::counter!("http_panics_total").increment(1);
+    ApiError::Internal("a handler panicked".into()).into_response()
 }
 
 #[cfg(test)]
