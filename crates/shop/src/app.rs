@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::net::TcpListener;
@@ -16,6 +15,7 @@ use shop_application::idempotency::IdempotencyService;
 use shop_application::services::CartService;
 
 use crate::container::{AppModule, SeaOrmStorage, Storage, module_builder};
+use crate::serve::ConnectionLimits;
 use crate::settings::{Settings, SettingsError};
 
 /// Why the service could not start.
@@ -66,6 +66,7 @@ pub async fn open_database(settings: &Settings) -> Result<DatabaseConnection, St
 pub struct Server {
     listener: TcpListener,
     router: axum::Router,
+    limits: ConnectionLimits,
     module: Arc<AppModule>,
     pools: Vec<DatabaseConnection>,
     shutdown_timeout: Duration,
@@ -109,11 +110,17 @@ impl Server {
     ) -> Result<Self, StartError> {
         let address = SocketAddr::new(settings.server.host, settings.server.port);
         let listener = TcpListener::bind(address).await.map_err(|source| StartError::Bind { address, source })?;
-        let request_timeout = Duration::from_secs(settings.server.request_timeout_secs);
-        let shutdown_timeout = Duration::from_secs(settings.server.shutdown_timeout_secs);
+        let server = &settings.server;
+        let request_timeout = Duration::from_secs(server.request_timeout_secs);
+        let shutdown_timeout = Duration::from_secs(server.shutdown_timeout_secs);
+        let limits = ConnectionLimits {
+            header_timeout: Duration::from_secs(server.header_timeout_secs),
+            keep_alive_timeout: Duration::from_secs(server.keep_alive_timeout_secs),
+            max_connections: max_connections(server.max_connections, settings.database.max_connections),
+        };
         let module = Arc::new(module_builder(settings, storage).build());
         let router = crate::http::router(module.clone(), request_timeout);
-        Ok(Self { listener, router, module, pools, shutdown_timeout })
+        Ok(Self { listener, router, limits, module, pools, shutdown_timeout })
     }
 
     /// Where it listens (useful with port 0).
@@ -124,30 +131,8 @@ impl Server {
     /// Serves until `shutdown` completes, then stops accepting, gives in-flight
     /// requests `server.shutdown_timeout_secs` to finish, and closes the pool.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        // No Nagle delay on a response's last, short segment.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(err) = tcp.set_nodelay(true) {
-                tracing::warn!(error = %err, "TCP_NODELAY not set on a connection");
-            }
-        });
-        let serve = axum::serve(listener, self.router).with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: no new connections; finishing requests in flight");
-            let _ = stopping_tx.send(());
-        });
-        let deadline = async move {
-            if stopping_rx.await.is_ok() {
-                tokio::time::sleep(self.shutdown_timeout).await;
-            } else {
-                std::future::pending::<()>().await;
-            }
-        };
         let sweeper = tokio::spawn(sweep(self.module));
-        tokio::select! {
-            result = serve => result?,
-            () = deadline => tracing::warn!("requests still in flight after the shutdown timeout; stopping anyway"),
-        }
+        crate::serve::serve(self.listener, self.router, self.limits, shutdown, self.shutdown_timeout).await;
         sweeper.abort();
         for pool in self.pools {
             if let Err(err) = pool.close().await {
@@ -157,6 +142,25 @@ impl Server {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// `server.max_connections`, lowered if the open-files limit would not
+/// leave the database pool its descriptors.
+fn max_connections(setting: u32, database_connections: u32) -> usize {
+    let setting = setting as usize;
+    let Some(open_files) = crate::serve::raise_open_files_limit() else {
+        return setting;
+    };
+    let room = open_files.saturating_sub(crate::serve::reserved_descriptors(database_connections));
+    let room = usize::try_from(room).unwrap_or(usize::MAX).max(1);
+    if room < setting {
+        tracing::info!(
+            open_files,
+            connections = room,
+            "connections capped below server.max_connections by the open-files limit"
+        );
+    }
+    setting.min(room)
 }
 
 /// How often expired records are swept, and the most deleted in one statement.

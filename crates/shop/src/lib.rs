@@ -9,5 +9,6 @@ pub mod cli;
 pub mod container;
 pub mod http;
 pub mod seed;
+pub mod serve;
 pub mod settings;
 pub mod telemetry;

@@ -3,6 +3,8 @@
 //! `SHOP__SECTION__KEY`. A bad value stops the start with one line naming it.
 
 use std::net::IpAddr;
+
+use ipnet::IpNet;
 use std::path::Path;
 use std::time::Duration;
 
@@ -32,6 +34,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// `[idempotency]`
     pub idempotency: IdempotencySettings,
+    /// `[rate_limit]`
+    pub rate_limit: RateLimitSettings,
     /// The profile these settings were loaded for (`SHOP_ENV`).
     #[serde(skip)]
     pub profile: String,
@@ -49,11 +53,30 @@ pub struct ServerSettings {
     pub request_timeout_secs: u64,
     /// Seconds in-flight requests get to finish at shutdown.
     pub shutdown_timeout_secs: u64,
+    /// Seconds a client gets to send a request's head.
+    pub header_timeout_secs: u64,
+    /// Seconds an idle keep-alive connection is kept open.
+    pub keep_alive_timeout_secs: u64,
+    /// The most connections open at once; more wait to be accepted.
+    pub max_connections: u32,
+    /// Proxies (addresses or networks, `10.0.0.0/8`) whose `X-Forwarded-For`
+    /// names the client; from any other peer, the peer is the client.
+    #[serde(deserialize_with = "networks")]
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        Self { host: IpAddr::from([127, 0, 0, 1]), port: 8080, request_timeout_secs: 30, shutdown_timeout_secs: 20 }
+        Self {
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 8080,
+            request_timeout_secs: 30,
+            shutdown_timeout_secs: 20,
+            header_timeout_secs: 10,
+            keep_alive_timeout_secs: 60,
+            max_connections: 10_000,
+            trusted_proxies: Vec::new(),
+        }
     }
 }
 
@@ -117,6 +140,19 @@ impl CartSettings {
     }
 }
 
+/// Addresses (`10.0.0.1`) or networks (`10.0.0.0/8`).
+fn networks<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<IpNet>, D::Error> {
+    Vec::<String>::deserialize(deserializer)?
+        .iter()
+        .map(|text| {
+            let text = text.trim();
+            text.parse::<IpNet>().or_else(|_| text.parse::<IpAddr>().map(IpNet::from)).map_err(|_| {
+                D::Error::custom(format!("`{text}` is neither an address nor a network such as 10.0.0.0/8"))
+            })
+        })
+        .collect()
+}
+
 /// Settings are parsed into the domain's own types once, here; a value the
 /// domain refuses stops the start with the domain's reason.
 fn currency<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Currency, D::Error> {
@@ -142,6 +178,20 @@ pub struct IdempotencySettings {
     /// How long a write's answer is kept for replays (`24h`, `90m`, …).
     #[serde(with = "humantime_serde")]
     pub ttl: Duration,
+}
+
+/// `[rate_limit]`: per client address, on writes.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Whether writes are limited at all.
+    pub enabled: bool,
+    /// Writes per second a client may sustain.
+    pub writes_per_second: u32,
+    /// Writes a client may send at once, beyond the sustained rate.
+    pub burst: u32,
+    /// Carts a client may create per minute.
+    pub carts_per_minute: u32,
 }
 
 /// `[log]`
@@ -237,7 +287,14 @@ impl Settings {
         let mut settings: Self = Config::builder()
             .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
             .add_source(File::from(dir.join(env)).format(FileFormat::Toml).required(false))
-            .add_source(environment.prefix_separator("__").separator("__").try_parsing(true))
+            .add_source(
+                environment
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true)
+                    .list_separator(",")
+                    .with_list_parse_key("server.trusted_proxies"),
+            )
             .build()?
             .try_deserialize()?;
         settings.profile = env.to_owned();
@@ -259,6 +316,15 @@ impl Settings {
         if db.schema.is_empty() || !db.schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return invalid("database.schema", "must be a plain identifier (letters, digits, _)");
         }
+        for (key, value) in [
+            ("server.header_timeout_secs", self.server.header_timeout_secs),
+            ("server.keep_alive_timeout_secs", self.server.keep_alive_timeout_secs),
+            ("server.max_connections", u64::from(self.server.max_connections)),
+        ] {
+            if value == 0 {
+                return invalid(key, "must be at least 1");
+            }
+        }
         if self.server.request_timeout_secs <= db.acquire_timeout_secs {
             // What is left of a request after waiting for a connection is its statements' time.
             return invalid("server.request_timeout_secs", "must be longer than database.acquire_timeout_secs");
@@ -268,6 +334,16 @@ impl Settings {
         }
         if self.cart.ttl < Duration::from_secs(1) {
             return invalid("cart.ttl", "must be at least 1s");
+        }
+        let limits = &self.rate_limit;
+        for (key, value) in [
+            ("rate_limit.writes_per_second", limits.writes_per_second),
+            ("rate_limit.burst", limits.burst),
+            ("rate_limit.carts_per_minute", limits.carts_per_minute),
+        ] {
+            if value == 0 {
+                return invalid(key, "must be at least 1");
+            }
         }
         if self.profile == "production" {
             // Production must be deliberate: a shared database, a token, migrations as their own step.
@@ -380,6 +456,15 @@ mod tests {
         assert_eq!(settings.auth.admin_token().map(Secret::expose), Some("s3cret-token"));
         assert!(!format!("{settings:?}").contains("s3cret-token"));
         assert!(load(&[]).expect("valid").auth.admin_token().is_none());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let settings = load(&[("SHOP__SERVER__TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7")]).expect("valid");
+        let expected: Vec<IpNet> = vec!["10.0.0.0/8".parse().expect("net"), "192.0.2.7/32".parse().expect("net")];
+        assert_eq!(settings.server.trusted_proxies, expected);
+        let message = load(&[("SHOP__SERVER__TRUSTED_PROXIES", "10.0.0.0/8,proxy.local")]).err().map(|e| e.to_string());
+        assert!(message.is_some_and(|m| m.contains("server.trusted_proxies") && m.contains("proxy.local")));
     }
 
     #[test]

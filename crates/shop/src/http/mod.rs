@@ -11,6 +11,7 @@ mod metrics;
 mod openapi;
 mod problem;
 mod products;
+mod rate_limit;
 mod timestamp;
 
 use std::sync::Arc;
@@ -34,6 +35,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::container::{AppModule, AppSettings};
 use openapi::ApiDoc;
 use problem::ApiError;
+use rate_limit::RateLimits;
 use shaku::HasComponent;
 use shop_domain::MaxLineQuantity;
 
@@ -123,12 +125,18 @@ pub fn router(module: Arc<AppModule>, request_timeout: Duration) -> Router {
         others,
     };
     let (routes, document) = routes.merged(max_line_quantity);
-    routes
+    let mut routes = routes
         .merge(SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::from("/openapi.json")))
         .fallback(|| async { ApiError::NotFound("no such resource") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(Extension(Arc::new(document)))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES));
+    let settings = settings.settings();
+    if settings.rate_limit.enabled {
+        let limits = RateLimits::new(&settings.rate_limit, settings.server.trusted_proxies.clone());
+        routes = routes.layer(middleware::from_fn_with_state(Arc::new(limits), rate_limit::limit));
+    }
+    routes
         .layer(
             ServiceBuilder::new()
                 .map_request(usable_request_id)

@@ -69,6 +69,12 @@ pub enum ApiError {
         /// Seconds until its claim runs out at the latest.
         retry_after: u64,
     },
+    /// 429: the client is over a rate limit.
+    #[error("too many writes from this client; retry after {retry_after} s")]
+    RateLimited {
+        /// Seconds until the client may write again.
+        retry_after: u64,
+    },
     /// 503: the database cannot be reached now.
     #[error("the service cannot reach its database; try again shortly")]
     Unavailable(#[source] StorageError),
@@ -104,6 +110,7 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::IdempotencyKeyInFlight { .. } => StatusCode::CONFLICT,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) | Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -122,6 +129,7 @@ impl ApiError {
             Self::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
             Self::IdempotencyKeyReused => ("idempotency-key-reused", "Idempotency key reused"),
             Self::IdempotencyKeyInFlight { .. } => ("idempotency-key-in-flight", "Idempotency key in flight"),
+            Self::RateLimited { .. } => ("rate-limited", "Too many requests"),
             Self::Unavailable(_) | Self::Timeout => ("service-unavailable", "Service unavailable"),
             Self::Internal(_) => ("internal", "Internal server error"),
         }
@@ -138,7 +146,7 @@ impl ApiError {
 pub struct Problem {
     /// URI of the problem type: `…/problems/{malformed-request, validation, not-found, unauthorized,
     /// precondition-failed, payload-too-large, unsupported-media-type, method-not-allowed,
-    /// idempotency-key-reused, idempotency-key-in-flight, service-unavailable, internal}`.
+    /// idempotency-key-reused, idempotency-key-in-flight, rate-limited, service-unavailable, internal}`.
     #[serde(rename = "type")]
     pub kind: String,
     /// Short, fixed summary of the type.
@@ -187,7 +195,7 @@ impl IntoResponse for ApiError {
             Self::Unavailable(_) | Self::Timeout => {
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
-            Self::IdempotencyKeyInFlight { retry_after } => {
+            Self::IdempotencyKeyInFlight { retry_after } | Self::RateLimited { retry_after } => {
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             }
             Self::Unauthorized => {
