@@ -48,7 +48,7 @@ impl RateLimits {
 
     /// `Err` with the seconds to wait when `client` is over a limit for this request.
     fn check(&self, client: IpAddr, creates_a_cart: bool) -> Result<(), u64> {
-        if self.checks.fetch_add(1, Ordering::Relaxed) % FORGET_EVERY == 0 {
+        if self.checks.fetch_add(1, Ordering::Relaxed).is_multiple_of(FORGET_EVERY) {
             self.writes.retain_recent();
             self.new_carts.retain_recent();
         }
