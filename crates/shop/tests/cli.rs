@@ -123,11 +123,17 @@ fn bad_settings_exit_2_and_failures_exit_1() {
 
 /// Starts `shop serve` on a free port; returns the process and its address.
 fn serve(dir: &Path) -> (Child, String) {
-    let mut child = shop(dir)
+    let mut command = shop(dir);
+    command.arg("serve");
+    start(command)
+}
+
+/// Starts `command` (a `shop serve`) on a free port; returns the process and its address.
+fn start(mut command: Command) -> (Child, String) {
+    let mut child = command
         .env("SHOP__SERVER__PORT", "0")
         .env("SHOP__SERVER__SHUTDOWN_TIMEOUT_SECS", "10")
         .env("NO_COLOR", "1")
-        .arg("serve")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -235,4 +241,115 @@ fn log_lines_hold_a_bounded_amount_of_client_text() {
         assert!(line.len() < 1500, "a log line of {} bytes: {}…", line.len(), &line[..300]);
     }
     assert!(!log.contains(&"i".repeat(200)), "the long id is not logged");
+}
+
+/// A request for `path` on an open connection, and whether a 200 came back in time.
+fn request_on(stream: &mut TcpStream, path: &str) -> bool {
+    let mut reader = BufReader::new(stream.try_clone().expect("a second handle"));
+    if stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).is_err() {
+        return false;
+    }
+    let mut status = String::new();
+    if reader.read_line(&mut status).is_err() || !status.starts_with("HTTP/1.1 200") {
+        return false;
+    }
+    // The rest of the head, then the body, whose length is known.
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).is_err() || line == "\r\n" {
+            break;
+        }
+        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).is_ok()
+}
+
+/// Whether the server closed `stream` (a read returns end of file or fails).
+fn closed(stream: &mut TcpStream) -> bool {
+    let mut byte = [0_u8; 1];
+    matches!(stream.read(&mut byte), Ok(0) | Err(_))
+}
+
+#[test]
+fn a_head_sent_a_byte_at_a_time_is_cut_off_at_the_header_timeout() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut command = shop(dir.path());
+    command.env("SHOP__SERVER__HEADER_TIMEOUT_SECS", "1").arg("serve");
+    let (mut child, address) = start(command);
+    let mut stream = TcpStream::connect(&address).expect("connect");
+    let started = Instant::now();
+    let head = b"GET /health/live HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    let mut cut_off = None;
+    for byte in head.iter().chain(b"a".repeat(50).iter()) {
+        if stream.write_all(&[*byte]).is_err() {
+            cut_off = Some(started.elapsed());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        if started.elapsed() > Duration::from_secs(5) {
+            break;
+        }
+    }
+    let cut_off = cut_off.unwrap_or_else(|| {
+        stream.set_read_timeout(Some(Duration::from_secs(3))).expect("timeout");
+        assert!(closed(&mut stream), "the slow sender was cut off");
+        started.elapsed()
+    });
+    assert!(cut_off < Duration::from_secs(4), "cut off after the 1 s header timeout, not later: {cut_off:?}");
+    terminate(&child);
+    child.wait().expect("exits");
+}
+
+#[test]
+fn an_idle_keep_alive_connection_lives_until_its_own_timeout() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut command = shop(dir.path());
+    command
+        .env("SHOP__SERVER__HEADER_TIMEOUT_SECS", "1")
+        .env("SHOP__SERVER__KEEP_ALIVE_TIMEOUT_SECS", "3")
+        .arg("serve");
+    let (mut child, address) = start(command);
+    let mut stream = TcpStream::connect(&address).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    assert!(request_on(&mut stream, "/health/live"));
+    std::thread::sleep(Duration::from_millis(1800));
+    assert!(request_on(&mut stream, "/health/live"), "idle past the header timeout, the connection is still open");
+    let idle = Instant::now();
+    assert!(closed(&mut stream), "then it is closed");
+    let after = idle.elapsed();
+    assert!(after > Duration::from_millis(2500) && after < Duration::from_secs(5), "after the 3 s keep-alive: {after:?}");
+    terminate(&child);
+    child.wait().expect("exits");
+}
+
+/// More idle connections than the process has descriptors: the connection
+/// cap keeps room for the database, and a client that already has a
+/// connection is answered within a second, from the database too (readiness
+/// pings it).
+#[test]
+fn running_out_of_descriptors_does_not_stop_the_open_connections() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut command = Command::new("sh");
+    command
+        .env_clear()
+        .current_dir(dir.path())
+        .env("SHOP__DATABASE__URL", format!("sqlite://{}?mode=rwc", dir.path().join("shop.db").display()))
+        .env("RUST_LOG", "info")
+        .args(["-c", &format!("ulimit -n 256 && exec {} serve", env!("CARGO_BIN_EXE_shop"))]);
+    let (mut child, address) = start(command);
+    let mut regular = TcpStream::connect(&address).expect("connect");
+    regular.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    assert!(request_on(&mut regular, "/health/ready"));
+    let idle: Vec<TcpStream> = (0..400).filter_map(|_| TcpStream::connect(&address).ok()).collect();
+    assert!(idle.len() > 256, "more connections than the server has descriptors: {}", idle.len());
+    let asked = Instant::now();
+    assert!(request_on(&mut regular, "/health/ready"), "the open connection is still served, database included");
+    assert!(asked.elapsed() < Duration::from_secs(1), "within a second: {:?}", asked.elapsed());
+    drop(idle);
+    terminate(&child);
+    child.wait().expect("exits");
 }
