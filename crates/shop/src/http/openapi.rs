@@ -35,6 +35,7 @@ use super::problem::{FieldError, Problem};
             PayloadTooLarge,
             UnsupportedMediaType,
             IdempotencyKeyInFlight,
+            RateLimited,
             ValidationOrKeyReused,
             ServiceUnavailable,
             InternalError
@@ -87,6 +88,7 @@ problem_responses! {
     UnsupportedMediaType => "The body is not `application/json`",
     ServiceUnavailable => "The database is unreachable or the request timed out; retry later",
     InternalError => "An internal error; details are in the service's log under the request id",
+    RateLimited => "Too many writes from this client (`rate-limited`, when `rate_limit.enabled`); `Retry-After` says when to write again",
     IdempotencyKeyInFlight => "A request with this `Idempotency-Key` is still running (`idempotency-key-in-flight`); `Retry-After` says when to try again",
     ValidationOrKeyReused => "Well-formed JSON that breaks a rule (`errors` names each offending field), or an `Idempotency-Key` used before for another request (`idempotency-key-reused`); nothing changed",
 }
@@ -134,7 +136,13 @@ impl Modify for Shared {
             .schema(Some(utoipa::openapi::schema::Object::with_type(utoipa::openapi::schema::Type::String)))
             .build();
         let request_id_header = request_id_header();
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let writes = [&mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+            for operation in writes.into_iter().flatten().filter(|_| path.starts_with("/api/v1/")) {
+                // The rate limits apply to writes (`rate_limit.*`, off by default).
+                let responses = &mut operation.responses.responses;
+                responses.entry("429".to_owned()).or_insert_with(|| Ref::from_response_name("RateLimited").into());
+            }
             for operation in
                 [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
             {
