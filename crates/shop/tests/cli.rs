@@ -321,7 +321,10 @@ fn an_idle_keep_alive_connection_lives_until_its_own_timeout() {
     let idle = Instant::now();
     assert!(closed(&mut stream), "then it is closed");
     let after = idle.elapsed();
-    assert!(after > Duration::from_millis(2500) && after < Duration::from_secs(5), "after the 3 s keep-alive: {after:?}");
+    assert!(
+        after > Duration::from_millis(2500) && after < Duration::from_secs(5),
+        "after the 3 s keep-alive: {after:?}"
+    );
     terminate(&child);
     child.wait().expect("exits");
 }
