@@ -171,6 +171,7 @@ all_backends!(
     deleting_a_cart,
     concurrent_adds_sum_exactly,
     concurrent_changes_lose_no_update,
+    fast_and_general_paths_racing_on_one_cart_never_deadlock,
     // Idempotency keys.
     a_claim_is_exclusive_and_bound_to_its_request,
     an_answer_commits_with_its_change,
@@ -696,4 +697,32 @@ async fn expired_keys_are_claimed_again_and_purged_in_batches(backend: Backend) 
     assert_eq!(backend.keys.purge_expired(later, 3).await.expect("purged"), 0);
     let state = backend.keys.claim(&claim("expiring-0"), OTHER, later + Duration::seconds(30), later).await;
     assert!(matches!(state, Ok(Claimed::Running { .. })), "{state:?}");
+}
+
+/// On PostgreSQL, adds to a line already in the cart take the fast path and
+/// adds of new products the general path; racing on one cart, they must
+/// take their locks in the same order (line, then cart), or the database
+/// aborts one of them as a deadlock.
+async fn fast_and_general_paths_racing_on_one_cart_never_deadlock(backend: Backend) {
+    let tea = stored_product(&backend, "Tea", 1).await;
+    let cart = stored_cart(&backend).await;
+    let carts = backend.carts();
+    carts.add_item(cart.id, tea.id, qty(1), &Expected::Any, None).await.expect("the first line");
+    let mut others = Vec::new();
+    for i in 0..20 {
+        others.push(stored_product(&backend, &format!("Product {i}"), 1).await.id);
+    }
+    let tasks: Vec<_> = (0..60)
+        .map(|i| {
+            let carts = carts.clone();
+            let product = if i % 3 == 0 { others[i / 3] } else { tea.id };
+            tokio::spawn(async move { carts.add_item(cart.id, product, qty(1), &Expected::Any, None).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("joined").expect("every add succeeds");
+    }
+    let cart = read(&backend, cart.id).await;
+    assert_eq!(cart.line(tea.id).map(|line| line.quantity.get()), Some(41));
+    assert_eq!((cart.lines.len(), cart.version), (21, Version(61)));
 }

@@ -2,11 +2,12 @@
 //!
 //! - Reading a cart is one query: the cart joined with its lines and the
 //!   products' live names and prices ([`sql::cart_read`], decoded by [`rows`]).
-//! - Saving a change is one transaction: a compare-and-set on the cart's
-//!   version (`UPDATE carts … WHERE id = $id AND version = $previous`), then
-//!   the one line statement the change needs. The row the `UPDATE` matched
+//! - Saving a change is one transaction: the one line statement the change
+//!   needs, then a compare-and-set on the cart's version (`UPDATE carts …
+//!   WHERE id = $id AND version = $previous`). The row the `UPDATE` matched
 //!   stays locked until the commit, so a concurrent save of the same cart
-//!   waits, then finds the version moved and writes nothing: `Saved::Stale`.
+//!   waits, then finds the version moved, and its transaction, line
+//!   included, is rolled back: `Saved::Stale`.
 //! - [`fast_path`]: on PostgreSQL, an add or a set in one statement.
 
 mod fast_path;
@@ -68,10 +69,17 @@ impl CartRepository for SeaOrmCartRepository {
         completion: Option<&Completion>,
     ) -> Result<Saved, StorageError> {
         let txn = self.sessions.begin().await.map_err(storage_error)?;
-        let mut saved = match compare_and_set_version(&txn, cart).await {
-            Ok(true) => write_line(&txn, cart, change).await.map_err(storage_error),
-            Ok(false) => Ok(Saved::Stale),
-            Err(err) => Err(storage_error(err)),
+        // The line first, then the cart row: the fast path's one statement
+        // locks them in this order too, so the two never wait on each other.
+        // If the version moved, the line written here is rolled back with it.
+        let mut saved = match write_line(&txn, cart, change).await {
+            Ok(Saved::Done) => match compare_and_set_version(&txn, cart).await {
+                Ok(true) => Ok(Saved::Done),
+                Ok(false) => Ok(Saved::Stale),
+                Err(err) => lost_race(err),
+            },
+            Ok(Saved::Stale) => Ok(Saved::Stale),
+            Err(err) => lost_race(err),
         };
         if let (Ok(Saved::Done), Some(completion)) = (&saved, completion) {
             saved = idempotency::complete(&txn, completion).await.map(|()| Saved::Done);
@@ -134,6 +142,23 @@ impl CartRepository for SeaOrmCartRepository {
         now: DateTime<Utc>,
     ) -> Result<Option<Cart>, StorageError> {
         fast_path::set(self.sessions.writer(), cart_id, product_id, quantity, now - ttl, now).await
+    }
+}
+
+/// A transaction the database aborted to resolve a conflict with another
+/// (a deadlock, a serialization failure) wrote nothing: the other writer won,
+/// as with a version that moved. Any other error is the storage's.
+fn lost_race(err: DbErr) -> Result<Saved, StorageError> {
+    use sea_orm::RuntimeErr;
+    let code = match &err {
+        DbErr::Exec(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => {
+            sqlx.as_database_error().and_then(|db| db.code()).map(|code| code.into_owned())
+        }
+        _ => None,
+    };
+    match code.as_deref() {
+        Some("40P01" | "40001") => Ok(Saved::Stale),
+        _ => Err(storage_error(err)),
     }
 }
 
