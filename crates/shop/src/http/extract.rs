@@ -95,8 +95,10 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         for field in fields {
             tags.extend(entity_tags(field.to_str().map_err(|_| malformed())?).ok_or_else(malformed)?);
         }
-        if tags == [EntityTag::Any] {
-            return Ok(Self(Expected::Any));
+        match tags.as_slice() {
+            [] => return Err(malformed()), // `If-Match:` with nothing in it: a client's bug, not a version
+            [EntityTag::Any] => return Ok(Self(Expected::Any)),
+            _ => {}
         }
         let mut versions = Vec::new();
         for tag in tags {
