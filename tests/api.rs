@@ -720,6 +720,11 @@ async fn statements_per_request(database: TestDatabase) {
     assert_eq!(remove, 3, "removing: read the cart, then the version and the line in a transaction");
     let page = count(Method::GET, "/api/v1/products?limit=2".to_owned(), None).await;
     assert_eq!(page, 1, "a product page is one query");
+    let graphql = |query: String| count(Method::POST, "/graphql".to_owned(), Some(json!({"query": query})));
+    let read = graphql(format!(r#"{{ cart(id: "{cart}") {{ items {{ name lineTotal }} subtotal version }} }}"#)).await;
+    assert_eq!(read, 1, "reading a cart through GraphQL is one query too");
+    let page = graphql("{ products(first: 2) { nodes { name } pageInfo { endCursor } } }".to_owned()).await;
+    assert_eq!(page, 1, "a product page through GraphQL: one query");
 }
 
 #[tokio::test]

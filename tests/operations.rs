@@ -17,7 +17,7 @@ async fn spawn(token: Option<&str>) -> (TestApp, TestDatabase) {
 }
 
 /// Every row of API.md's tables: (method, path with ids filled in, OpenAPI path).
-const ROUTES: [(&str, &str); 16] = [
+const ROUTES: [(&str, &str); 19] = [
     ("POST", "/api/v1/products"),
     ("GET", "/api/v1/products"),
     ("GET", "/api/v1/products/{product_id}"),
@@ -34,6 +34,9 @@ const ROUTES: [(&str, &str); 16] = [
     ("GET", "/health/ready"),
     ("GET", "/openapi.json"),
     ("GET", "/metrics"),
+    ("POST", "/graphql"),
+    ("GET", "/graphql"),
+    ("GET", "/graphql/schema.graphql"),
 ];
 
 #[tokio::test]

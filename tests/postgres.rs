@@ -226,6 +226,11 @@ async fn an_outage_gives_fast_503s_and_recovers_by_itself() {
     let problem: Value = response.json().await.expect("problem");
     assert_eq!(problem["type"], "https://shop.example/problems/service-unavailable");
     assert!(first_503 < Duration::from_secs(3), "bounded by the acquire timeout: {first_503:?}");
+    let query = json!({"query": format!(r#"{{ cart(id: "{cart}") {{ version }} }}"#)});
+    let request = app.client.post(app.url("/graphql")).json(&query).timeout(Duration::from_secs(10));
+    let reply: Value = request.send().await.expect("answered").json().await.expect("json");
+    assert_eq!(reply["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE", "{reply}");
+    assert_eq!(reply["errors"][0]["extensions"]["type"], "https://shop.example/problems/service-unavailable");
     for path in [format!("/api/v1/products/{}", product["id"].as_str().expect("id")), "/health/ready".to_owned()] {
         let started = Instant::now();
         assert_eq!(get(path).await.status(), StatusCode::SERVICE_UNAVAILABLE);

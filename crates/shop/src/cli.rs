@@ -52,6 +52,8 @@ pub enum Command {
     },
     /// Print the OpenAPI 3.1 description (what GET /openapi.json serves) and exit.
     Openapi,
+    /// Print the GraphQL schema in SDL (what GET /graphql/schema.graphql serves) and exit.
+    GraphqlSchema,
     /// Maintain carts.
     Carts {
         /// What to do.
@@ -116,6 +118,10 @@ pub async fn run(cli: Cli, mut settings: Settings) -> Result<(), StartError> {
                 .to_pretty_json()
                 .map_err(|e| StartError::Failed(e.to_string()))?;
             println!("{document}");
+            Ok(())
+        }
+        Command::GraphqlSchema => {
+            print!("{}", crate::graphql::sdl());
             Ok(())
         }
         Command::Migrate { action } => {

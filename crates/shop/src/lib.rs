@@ -7,6 +7,7 @@
 pub mod app;
 pub mod cli;
 pub mod container;
+pub mod graphql;
 pub mod http;
 pub mod seed;
 pub mod serve;

@@ -36,6 +36,8 @@ pub struct Settings {
     pub idempotency: IdempotencySettings,
     /// `[rate_limit]`
     pub rate_limit: RateLimitSettings,
+    /// `[graphql]`
+    pub graphql: GraphQlSettings,
     /// The profile these settings were loaded for (`SHOP_ENV`).
     #[serde(skip)]
     pub profile: String,
@@ -192,6 +194,14 @@ pub struct RateLimitSettings {
     pub burst: u32,
     /// Carts a client may create per minute.
     pub carts_per_minute: u32,
+}
+
+/// `[graphql]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphQlSettings {
+    /// Whether introspection, the SDL endpoint and the IDE are served.
+    pub introspection: bool,
 }
 
 /// `[log]`

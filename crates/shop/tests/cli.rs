@@ -44,7 +44,7 @@ fn help_explains_every_subcommand_and_the_exit_codes() {
     let output = run(shop(dir.path()).arg("--help"));
     assert!(output.status.success());
     let help = stdout(&output);
-    for word in ["serve", "migrate", "seed", "openapi", "Exit codes"] {
+    for word in ["serve", "migrate", "seed", "openapi", "graphql-schema", "Exit codes"] {
         assert!(help.contains(word), "--help mentions {word}:\n{help}");
     }
     let output = run(shop(dir.path()).args(["migrate", "--help"]));
@@ -100,6 +100,17 @@ fn openapi_prints_the_description() {
     let text = stdout(&output);
     assert!(text.contains("\"openapi\": \"3.1.0\"") && text.contains("/api/v1/carts/{cart_id}/items"), "{text}");
     assert!(!dir.path().join("shop.db").exists(), "printing the description touches no database");
+}
+
+#[test]
+fn graphql_schema_prints_the_sdl_kept_in_docs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = run(shop(dir.path()).arg("graphql-schema"));
+    assert!(output.status.success());
+    let kept = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/schema.graphql"))
+        .expect("docs/schema.graphql");
+    assert!(stdout(&output) == kept, "docs/schema.graphql is what `shop graphql-schema` prints");
+    assert!(!dir.path().join("shop.db").exists(), "printing the schema touches no database");
 }
 
 #[test]

@@ -435,3 +435,137 @@ async fn a_panicking_handler_answers_a_500_problem_and_is_counted() {
     assert!(panics.and_then(|n| n.parse::<f64>().ok()).is_some_and(|n| n >= 1.0), "{text}");
     assert!(text.contains(r#"route="/api/v1/carts/{cart_id}",status="500""#), "counted as a 500: {text}");
 }
+
+// ------------------------------------------------------------------ GraphQL
+
+/// A GraphQL document through the same router and stub services: the
+/// GraphQL edge resolves the services from the same container, so a
+/// component override swaps them for it too.
+async fn graphql(answer: Answer, query: &str) -> (Value, Vec<String>) {
+    let body = json!({"query": query}).to_string();
+    let (reply, calls) = call_with_body(answer, "/graphql", body).await;
+    assert_eq!(reply.status, StatusCode::OK, "{query}");
+    (reply.body, calls)
+}
+
+async fn call_with_body(answer: Answer, path: &str, body: String) -> (Reply, Vec<String>) {
+    let stub = Stub { answer, calls: Arc::default() };
+    let request = Request::builder()
+        .method("POST")
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body))
+        .expect("a request");
+    let response = router(&stub).oneshot(request).await.expect("answered");
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("a body");
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let calls = stub.calls.lock().expect("not poisoned").clone();
+    (Reply { status, etag: None, retry_after: None, body }, calls)
+}
+
+#[tokio::test]
+async fn graphql_arguments_reach_the_services_as_domain_values() {
+    let cart = "00000000-0000-0000-0000-000000000002";
+    let cases = [
+        (
+            format!(
+                r#"mutation {{ addToCart(cartId: "{cart}", productId: "{PRODUCT}", quantity: 3, expectedVersion: 5) {{ version }} }}"#
+            ),
+            format!("add_item {cart} {PRODUCT} 3 OneOf([Version(5)])"),
+        ),
+        (
+            format!(r#"mutation {{ addToCart(cartId: "{cart}", productId: "{PRODUCT}") {{ version }} }}"#),
+            format!("add_item {cart} {PRODUCT} 1 Any"),
+        ),
+        (
+            format!(
+                r#"mutation {{ setItemQuantity(cartId: "{cart}", productId: "{PRODUCT}", quantity: 0) {{ version }} }}"#
+            ),
+            format!("set_item_quantity {cart} {PRODUCT} 0 Any"),
+        ),
+        (
+            format!(
+                r#"mutation {{ removeFromCart(cartId: "{cart}", productId: "{PRODUCT}", expectedVersion: 7) {{ version }} }}"#
+            ),
+            format!("remove_item {cart} {PRODUCT} OneOf([Version(7)])"),
+        ),
+        (format!(r#"mutation {{ clearCart(cartId: "{cart}") {{ version }} }}"#), format!("clear {cart} Any")),
+        (
+            format!(r#"mutation {{ deleteCart(cartId: "{cart}", expectedVersion: -1) }}"#),
+            format!("delete {cart} OneOf([])"),
+        ),
+        (
+            r#"mutation { createProduct(productInfo: {name: " Tea ", price: 500}) { id } }"#.to_owned(),
+            "create_product Tea 500".to_owned(),
+        ),
+        (
+            format!(
+                r#"mutation {{ updateProductInfo(id: "{PRODUCT}", productInfo: {{description: null}}) {{ id }} }}"#
+            ),
+            format!("update_product {PRODUCT} Some(None)"),
+        ),
+        (r#"{ products(first: 3, query: "tea") { nodes { id } } }"#.to_owned(), "list Some(\"tea\") 3".to_owned()),
+        (format!(r#"{{ cart(id: "{cart}") {{ version }} }}"#), format!("get {cart}")),
+    ];
+    for (query, expected) in cases {
+        let (reply, calls) = graphql(Answer::Ok, &query).await;
+        assert!(reply.get("errors").is_none(), "{query}: {reply}");
+        assert_eq!(calls, [expected], "{query}");
+    }
+    let (reply, _) =
+        graphql(Answer::Ok, &format!(r#"{{ cart(id: "{cart}") {{ version items {{ lineTotal }} expiresAt }} }}"#))
+            .await;
+    assert_eq!(
+        reply["data"]["cart"],
+        json!({"version": 7, "items": [{"lineTotal": 900}], "expiresAt": "2025-12-24T16:00:00Z"})
+    );
+}
+
+#[tokio::test]
+async fn each_service_error_has_its_graphql_code_and_problem_type() {
+    let cart = "00000000-0000-0000-0000-000000000002";
+    let add =
+        format!(r#"mutation {{ addToCart(cartId: "{cart}", productId: "{PRODUCT}", quantity: 2) {{ version }} }}"#);
+    let set = format!(
+        r#"mutation {{ setItemQuantity(cartId: "{cart}", productId: "{PRODUCT}", quantity: 1) {{ version }} }}"#
+    );
+    let remove = format!(r#"mutation {{ removeFromCart(cartId: "{cart}", productId: "{PRODUCT}") {{ version }} }}"#);
+    let read = format!(r#"{{ cart(id: "{cart}") {{ version }} }}"#);
+    let create = "mutation { createCart { id } }".to_owned();
+    let cases = [
+        (Answer::CartNotFound, &add, "NOT_FOUND", "not-found", None),
+        (Answer::VersionMismatch, &add, "PRECONDITION_FAILED", "precondition-failed", None),
+        (Answer::ProductNotFound, &add, "VALIDATION_FAILED", "validation", Some("productId")),
+        (Answer::OverTheCap, &add, "VALIDATION_FAILED", "validation", Some("quantity")),
+        (Answer::TooManyLines, &add, "VALIDATION_FAILED", "validation", Some("productId")),
+        (Answer::ProductNotFound, &set, "NOT_FOUND", "not-found", None),
+        (Answer::LineNotFound, &remove, "NOT_FOUND", "not-found", None),
+        (Answer::Unavailable, &read, "SERVICE_UNAVAILABLE", "service-unavailable", None),
+        (Answer::Unavailable, &create, "SERVICE_UNAVAILABLE", "service-unavailable", None),
+        (Answer::Internal, &read, "INTERNAL", "internal", None),
+    ];
+    for (answer, query, code, kind, field) in cases {
+        let (reply, _) = graphql(answer, query).await;
+        let error = &reply["errors"][0];
+        assert_eq!(error["extensions"]["code"], code, "{answer:?} {query}: {reply}");
+        assert_eq!(error["extensions"]["type"], format!("https://shop.example/problems/{kind}"), "{answer:?}");
+        assert_eq!(error["extensions"]["errors"][0]["field"].as_str(), field, "{answer:?} {query}");
+        assert!(!reply.to_string().contains("SELECT") && !reply.to_string().contains("stub"), "no internals: {reply}");
+    }
+    let (reply, _) = graphql(Answer::VersionMismatch, &add).await;
+    assert_eq!(reply["errors"][0]["extensions"]["currentVersion"], 7);
+}
+
+#[tokio::test]
+async fn graphql_judges_an_unknown_cart_before_the_arguments() {
+    let cart = "00000000-0000-0000-0000-000000000002";
+    let bad =
+        format!(r#"mutation {{ addToCart(cartId: "{cart}", productId: "{PRODUCT}", quantity: 11) {{ version }} }}"#);
+    let (reply, calls) = graphql(Answer::CartNotFound, &bad).await;
+    assert_eq!(reply["errors"][0]["extensions"]["code"], "NOT_FOUND");
+    assert_eq!(calls, [format!("get {cart}")], "only the lookup");
+    let (reply, calls) = graphql(Answer::Ok, &bad).await;
+    assert_eq!(reply["errors"][0]["extensions"]["errors"][0]["field"], "quantity", "the cap from the service (10)");
+    assert!(calls.iter().all(|call| call.starts_with("get ")), "nothing written: {calls:?}");
+}

@@ -12,6 +12,7 @@ use subtle::ConstantTimeEq;
 
 use super::problem::ApiError;
 use crate::container::{AppModule, AppSettings};
+use crate::settings::Settings;
 
 /// Route layer over the catalog: a write (any method but `GET`, `HEAD` and
 /// `OPTIONS`) needs `Authorization: Bearer <auth.admin_token>` when a token
@@ -22,10 +23,17 @@ pub async fn catalog_writes(State(module): State<Arc<AppModule>>, request: Reque
         return next.run(request).await;
     }
     let settings: &dyn AppSettings = module.resolve_ref();
-    match settings.settings().auth.admin_token() {
-        Some(expected) if !presents(request.headers(), expected.expose()) => ApiError::Unauthorized.into_response(),
-        _ => next.run(request).await,
+    if is_admin(settings.settings(), request.headers()) {
+        next.run(request).await
+    } else {
+        ApiError::Unauthorized.into_response()
     }
+}
+
+/// Whether a request with `headers` may write to the catalog: it carries the
+/// admin token, or no token is configured.
+pub fn is_admin(settings: &Settings, headers: &HeaderMap) -> bool {
+    settings.auth.admin_token().is_none_or(|token| presents(headers, token.expose()))
 }
 
 /// Whether `headers` carry `Authorization: Bearer <token>`.

@@ -382,7 +382,7 @@ fn reply(carts: &Carts, currency: Currency, cart: Cart) -> CartReply {
 
 /// An unknown cart is 404 before the body's content is judged (422): only
 /// when the input is invalid do we look the cart up, to tell which applies.
-async fn unless_cart_missing<T>(
+pub(crate) async fn unless_cart_missing<T>(
     carts: &dyn CartService,
     id: CartId,
     input: Result<T, ApiError>,

@@ -58,30 +58,50 @@ async fn claimed(module: Arc<AppModule>, request: Request, next: Next) -> Result
         problem.into_response()
     })?;
     let keys: &dyn IdempotencyService = module.resolve_ref();
-    let claim =
-        match keys.claim(key, fingerprint(&parts, &bytes)).await.map_err(|e| ApiError::from(e).into_response())? {
-            Claimed::Mine(claim) => claim,
-            Claimed::Answered(answer) => return Ok(replay(&answer)),
-            Claimed::OtherRequest => return Err(ApiError::IdempotencyKeyReused.into_response()),
-            Claimed::Running { until } => {
-                let seconds = (until - chrono::Utc::now()).num_seconds().max(1);
-                return Err(ApiError::IdempotencyKeyInFlight { retry_after: seconds.unsigned_abs() }.into_response());
-            }
-        };
+    let claim = match claim(keys, key, fingerprint(&parts, &bytes)).await.map_err(IntoResponse::into_response)? {
+        Keyed::Run(claim) => claim,
+        Keyed::Replay(answer) => return Ok(replay(&answer)),
+    };
     let mut request = Request::from_parts(parts, Body::from(bytes));
     request.extensions_mut().insert(KeyClaim(Some(claim.clone())));
-    let mut unfinished = Unfinished { module: module.clone(), claim, finished: false };
+    let unfinished = Unfinished::new(module.clone(), claim);
     let response = next.run(request).await;
-    unfinished.finished = true;
+    let claim = unfinished.finish();
     if !response.status().is_success() {
-        release(keys, &unfinished.claim).await;
+        release(keys, &claim).await;
     }
     Ok(response)
 }
 
+/// What the claim of a key decided for its request.
+pub enum Keyed {
+    /// The key is this request's: run it under the claim.
+    Run(Claim),
+    /// It ran before: answer with what it answered.
+    Replay(Answer),
+}
+
+/// Claims `key` for the request of `fingerprint`; a key used for another
+/// request, or whose first request still runs, is an error.
+pub async fn claim(
+    keys: &dyn IdempotencyService,
+    key: IdempotencyKey,
+    fingerprint: Fingerprint,
+) -> Result<Keyed, ApiError> {
+    match keys.claim(key, fingerprint).await? {
+        Claimed::Mine(claim) => Ok(Keyed::Run(claim)),
+        Claimed::Answered(answer) => Ok(Keyed::Replay(answer)),
+        Claimed::OtherRequest => Err(ApiError::IdempotencyKeyReused),
+        Claimed::Running { until } => {
+            let seconds = (until - chrono::Utc::now()).num_seconds().max(1);
+            Err(ApiError::IdempotencyKeyInFlight { retry_after: seconds.unsigned_abs() })
+        }
+    }
+}
+
 /// A failed request changed nothing: a retry with its key runs again. If the
 /// release fails, the claim frees itself when its lease runs out.
-async fn release(keys: &dyn IdempotencyService, claim: &Claim) {
+pub async fn release(keys: &dyn IdempotencyService, claim: &Claim) {
     if let Err(err) = keys.release(claim).await {
         tracing::warn!(error = %err, "releasing an idempotency key failed; it frees itself when its lease runs out");
     }
@@ -91,10 +111,23 @@ async fn release(keys: &dyn IdempotencyService, claim: &Claim) {
 /// or its client went away): its transaction, if any, rolled back, and if it
 /// did commit, its answer is stored and the release leaves it alone. A
 /// panic, like a crash, leaves the claim to its lease.
-struct Unfinished {
+pub struct Unfinished {
     module: Arc<AppModule>,
     claim: Claim,
     finished: bool,
+}
+
+impl Unfinished {
+    /// Watches `claim` until [`Unfinished::finish`].
+    pub fn new(module: Arc<AppModule>, claim: Claim) -> Self {
+        Self { module, claim, finished: false }
+    }
+
+    /// The request finished: its claim, now the caller's to release or keep.
+    pub fn finish(mut self) -> Claim {
+        self.finished = true;
+        self.claim.clone()
+    }
 }
 
 impl Drop for Unfinished {
@@ -111,7 +144,7 @@ impl Drop for Unfinished {
 
 /// The key of `headers`: one field, 16 to 255 visible ASCII characters, bare
 /// or as a quoted string.
-fn key(headers: &HeaderMap) -> Result<IdempotencyKey, ApiError> {
+pub fn key(headers: &HeaderMap) -> Result<IdempotencyKey, ApiError> {
     let malformed = || {
         ApiError::Malformed(
             "Idempotency-Key must be one field of 16 to 255 visible ASCII characters, bare or in quotes".to_owned(),
@@ -128,10 +161,15 @@ fn key(headers: &HeaderMap) -> Result<IdempotencyKey, ApiError> {
 
 /// What makes two requests "the same request": method, path and body bytes.
 fn fingerprint(parts: &Parts, body: &[u8]) -> Fingerprint {
+    fingerprint_of(&parts.method, parts.uri.path(), body)
+}
+
+/// The fingerprint of a request to `path` with `method` and `body`.
+pub fn fingerprint_of(method: &Method, path: &str, body: &[u8]) -> Fingerprint {
     let mut digest = Sha256::new();
-    digest.update(parts.method.as_str());
+    digest.update(method.as_str());
     digest.update(b" ");
-    digest.update(parts.uri.path());
+    digest.update(path);
     digest.update(b"\n");
     digest.update(body);
     Fingerprint(digest.finalize().into())
@@ -218,12 +256,17 @@ impl IntoResponse for Rendered {
     }
 }
 
+/// Marks `response` as a replay of a kept answer.
+pub fn mark_replayed(response: &mut Response) {
+    response.headers_mut().insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+}
+
 /// The kept answer, as it was first given, marked as a replay.
 fn replay(answer: &Answer) -> Response {
     match serde_json::from_slice::<Rendered>(&answer.0) {
         Ok(rendered) => {
             let mut response = rendered.into_response();
-            response.headers_mut().insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+            mark_replayed(&mut response);
             response
         }
         Err(err) => {

@@ -4,6 +4,7 @@
 mod auth;
 mod carts;
 mod extract;
+mod graphql;
 mod health;
 mod idempotency;
 mod input;
@@ -33,8 +34,12 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::container::{AppModule, AppSettings};
+pub(crate) use carts::unless_cart_missing;
+pub(crate) use input::Errors;
 use openapi::ApiDoc;
-use problem::ApiError;
+pub(crate) use problem::{ApiError, FieldError, PROBLEM_BASE};
+pub(crate) use products::{decode_cursor, encode_cursor};
+pub(crate) use rate_limit::ClientLimits;
 use rate_limit::RateLimits;
 use shaku::HasComponent;
 use shop_domain::MaxLineQuantity;
@@ -69,6 +74,8 @@ fn documented_routes() -> Routes {
         others: OpenApiRouter::new()
             .routes(routes!(carts::get, carts::delete))
             .routes(routes!(carts::set_item, carts::remove_item))
+            .routes(routes!(graphql::execute, graphql::ide))
+            .routes(routes!(graphql::schema))
             .routes(routes!(health::live))
             .routes(routes!(health::ready))
             .routes(routes!(metrics::render))
@@ -127,6 +134,7 @@ pub fn router(module: Arc<AppModule>, request_timeout: Duration) -> Router {
     let (routes, document) = routes.merged(max_line_quantity);
     let mut routes = routes
         .merge(SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::from("/openapi.json")))
+        .route("/graphql/assets/{name}", axum::routing::get(graphql::asset))
         .fallback(|| async { ApiError::NotFound("no such resource") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(Extension(Arc::new(document)))

@@ -44,6 +44,7 @@ use super::problem::{FieldError, Problem};
     tags(
         (name = "products", description = "The catalog"),
         (name = "carts", description = "Shopping carts: the id is the key"),
+        (name = "graphql", description = "The same catalog and carts in GraphQL (the schema: `/graphql/schema.graphql`)"),
         (name = "operations", description = "Health, metrics and this description")
     )
 )]

@@ -98,7 +98,7 @@ impl ApiError {
         Self::Validation { detail, errors }
     }
 
-    fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -117,7 +117,7 @@ impl ApiError {
     }
 
     /// The problem type: what a client tells apart, and its title.
-    fn kind(&self) -> (&'static str, &'static str) {
+    pub(crate) fn kind(&self) -> (&'static str, &'static str) {
         match self {
             Self::Malformed(_) => ("malformed-request", "Malformed request"),
             Self::Validation { .. } => ("validation", "Validation failed"),

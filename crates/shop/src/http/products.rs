@@ -311,11 +311,12 @@ fn price(json: &str) -> Result<Price, String> {
 }
 
 /// The opaque cursor: the position's creation time (µs) and id, base64url.
-fn encode_cursor(cursor: ProductCursor) -> String {
+/// The same text in REST (`next_cursor`) and GraphQL (`endCursor`).
+pub(crate) fn encode_cursor(cursor: ProductCursor) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}:{}", cursor.created_at.timestamp_micros(), cursor.id.0.simple()))
 }
 
-fn decode_cursor(text: &str) -> Result<ProductCursor, ApiError> {
+pub(crate) fn decode_cursor(text: &str) -> Result<ProductCursor, ApiError> {
     let malformed = || ApiError::Malformed("cursor is not one this service issued".to_owned());
     let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| malformed())?;
     let decoded = String::from_utf8(bytes).map_err(|_| malformed())?;

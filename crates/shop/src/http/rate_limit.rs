@@ -3,6 +3,9 @@
 //! but `GET`, `HEAD`, `OPTIONS`), and a second one for creating carts.
 //! Beyond either: `429` with `Retry-After`. Reads and operational endpoints
 //! are never limited. Each instance limits on its own.
+//!
+//! `POST /graphql` may be a read or a write: the layer hands its client's
+//! limits to the GraphQL edge ([`ClientLimits`]), which checks each mutation.
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -47,7 +50,7 @@ impl RateLimits {
     }
 
     /// `Err` with the seconds to wait when `client` is over a limit for this request.
-    fn check(&self, client: IpAddr, creates_a_cart: bool) -> Result<(), u64> {
+    pub fn check(&self, client: IpAddr, creates_a_cart: bool) -> Result<(), u64> {
         if self.checks.fetch_add(1, Ordering::Relaxed).is_multiple_of(FORGET_EVERY) {
             self.writes.retain_recent();
             self.new_carts.retain_recent();
@@ -88,17 +91,33 @@ impl RateLimits {
     }
 }
 
-/// Layer: writes under `/api/v1` (and `POST /graphql`) within the limits of
-/// their client, `429` with `Retry-After` beyond.
-pub async fn limit(State(limits): State<Arc<RateLimits>>, request: Request, next: Next) -> Response {
-    let method = request.method();
-    let path = request.uri().path();
-    let write = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-        && (path.starts_with("/api/v1/") || path == "/graphql");
+/// The limits of one request's client.
+#[derive(Clone)]
+pub struct ClientLimits {
+    limits: Arc<RateLimits>,
+    client: IpAddr,
+}
+
+impl ClientLimits {
+    /// `Err` with the seconds to wait when the client may not write now
+    /// (`creates_a_cart`: nor create a cart).
+    pub fn check(&self, creates_a_cart: bool) -> Result<(), u64> {
+        self.limits.check(self.client, creates_a_cart)
+    }
+}
+
+/// Layer: writes under `/api/v1` within the limits of their client, `429`
+/// with `Retry-After` beyond; `POST /graphql` gets its [`ClientLimits`].
+pub async fn limit(State(limits): State<Arc<RateLimits>>, mut request: Request, next: Next) -> Response {
     let Some(peer) = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip()) else {
         return next.run(request).await; // not from a socket (a test's router): nobody to limit
     };
-    if write {
+    let method = request.method();
+    let path = request.uri().path();
+    if *method == Method::POST && path == "/graphql" {
+        let client = limits.client(peer, request.headers());
+        request.extensions_mut().insert(ClientLimits { limits, client });
+    } else if !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) && path.starts_with("/api/v1/") {
         let creates_a_cart = *method == Method::POST && path == "/api/v1/carts";
         if let Err(retry_after) = limits.check(limits.client(peer, request.headers()), creates_a_cart) {
             return ApiError::RateLimited { retry_after }.into_response();
