@@ -230,6 +230,15 @@ async fn queries_page_the_catalog_and_read_carts(app: &TestApp) {
     }
     let reply = gql(app, r#"{ products(after: "not a cursor") { nodes { id } } }"#, json!({})).await;
     error(&reply, "MALFORMED_REQUEST");
+
+    // The root fields run concurrently; the answer keeps the document's order.
+    let query = format!(
+        r#"{{ z: products {{ nodes {{ id }} }} y: cart(id: "{unknown}") {{ id }} x: __typename w: product(id: "{unknown}") {{ id }} }}"#
+    );
+    let text = app.client.post(app.url("/graphql")).json(&json!({"query": query})).send().await.expect("answered");
+    let text = text.text().await.expect("text");
+    let at = |key: &str| text.find(&format!("\"{key}\":")).unwrap_or_else(|| panic!("{key} in {text}"));
+    assert!(at("z") < at("y") && at("y") < at("x") && at("x") < at("w"), "{text}");
 }
 
 async fn cursors_are_the_same_text_in_rest_and_graphql(app: &TestApp) {

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use async_graphql::Value;
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
 
 /// The most root fields that touch the database in one operation.
@@ -26,6 +27,8 @@ pub struct RootFields {
     pub names: Vec<String>,
     /// Whether one of them is `__schema` or `__type`.
     pub introspects: bool,
+    /// The keys of the response's `data`, in the order the document selects them.
+    pub keys: Vec<String>,
 }
 
 impl Operation {
@@ -50,6 +53,16 @@ impl Operation {
     pub fn too_costly(&self) -> bool {
         self.root.names.len() > MAX_ROOT_FIELDS
     }
+
+    /// `data` with its keys in the order of the document: the root fields of
+    /// a query run concurrently, and async-graphql keeps them in the order
+    /// they finished.
+    pub fn in_selection_order(&self, data: &mut Value) {
+        if let Value::Object(fields) = data {
+            let position = |key: &str| self.root.keys.iter().position(|each| each == key).unwrap_or(usize::MAX);
+            fields.sort_by(|a, _, b, _| position(a.as_str()).cmp(&position(b.as_str())));
+        }
+    }
 }
 
 /// Expands fragments, each once (a fragment spread twice per level, nested,
@@ -68,6 +81,8 @@ impl<'a> Expander<'a> {
             }
             let inner = match &selection.node {
                 Selection::Field(field) => {
+                    let key = field.node.alias.as_ref().unwrap_or(&field.node.name);
+                    fields.keys.push(key.node.to_string());
                     match field.node.name.node.as_str() {
                         "__schema" | "__type" => fields.introspects = true,
                         "__typename" => {}
@@ -79,9 +94,11 @@ impl<'a> Expander<'a> {
                 Selection::FragmentSpread(spread) => self.fragment(spread.node.fragment_name.node.as_str()),
             };
             fields.names.extend(inner.names);
+            fields.keys.extend(inner.keys);
             fields.introspects |= inner.introspects;
         }
         fields.names.truncate(MAX_ROOT_FIELDS + 1);
+        fields.keys.truncate(MAX_ROOT_FIELDS * 2);
         fields
     }
 
@@ -118,6 +135,7 @@ mod tests {
         let found = operation(query, None).expect("one operation");
         assert!(!found.mutation);
         assert_eq!(found.root.names, ["cart", "cart", "product", "products"]);
+        assert_eq!(found.root.keys, ["a", "b", "product", "products", "__typename", "__schema"]);
         assert!(found.root.introspects);
         let fragment = operation("{ ...F } fragment F on Query { __type(name: \"Cart\") { name } }", None);
         assert!(fragment.is_some_and(|found| found.root.introspects && found.root.names.is_empty()));

@@ -113,6 +113,9 @@ pub async fn execute(
         Caller { module: module.clone(), admin: is_admin(settings, &headers), limits: limits.map(|l| l.0), key };
     let mut response = graphql::schema().execute(request.data(caller)).await;
     response.errors = response.errors.into_iter().map(graphql::with_code).collect();
+    if let Some(operation) = &operation {
+        operation.in_selection_order(&mut response.data);
+    }
     if let Some(unfinished) = unfinished {
         let claim = unfinished.finish();
         if response.is_err() {
