@@ -834,6 +834,10 @@ async fn the_transport_refuses_what_is_not_a_graphql_request() {
     assert_eq!(chosen.json::<Value>().await.expect("json"), json!({"data": {"__typename": "Query"}}));
     let metrics = app.client.get(app.url("/metrics")).send().await.expect("answered").text().await.expect("text");
     assert!(metrics.contains(r#"route="/graphql",status="200""#), "counted like any route");
+    let errors = gql(app, "{ nonsense }", json!({})).await;
+    error(&errors, "MALFORMED_REQUEST");
+    let metrics = app.client.get(app.url("/metrics")).send().await.expect("answered").text().await.expect("text");
+    assert!(metrics.contains(r#"graphql_errors_total{code="MALFORMED_REQUEST"}"#), "errors counted by code: {metrics}");
 }
 
 #[tokio::test]

@@ -113,6 +113,7 @@ pub async fn execute(
         Caller { module: module.clone(), admin: is_admin(settings, &headers), limits: limits.map(|l| l.0), key };
     let mut response = graphql::schema().execute(request.data(caller)).await;
     response.errors = response.errors.into_iter().map(graphql::with_code).collect();
+    count_errors(&response.errors);
     if let Some(operation) = &operation {
         operation.in_selection_order(&mut response.data);
     }
@@ -174,8 +175,22 @@ impl From<async_graphql::Response> for Reply {
 fn refused(error: ApiError) -> Response {
     let error = graphql::graphql_error(error, None);
     let (message, extensions) = (error.message, error.extensions);
-    let error = ServerError { message, source: None, locations: Vec::new(), path: Vec::new(), extensions };
-    Json(Reply { data: None, errors: vec![error] }).into_response()
+    let errors = vec![ServerError { message, source: None, locations: Vec::new(), path: Vec::new(), extensions }];
+    count_errors(&errors);
+    Json(Reply { data: None, errors }).into_response()
+}
+
+/// GraphQL answers its errors with a 200, which the HTTP metrics count as a
+/// success: `graphql_errors_total{code}` counts them (the codes are ours, a
+/// bounded set).
+fn count_errors(errors: &[ServerError]) {
+    for error in errors {
+        let code = match error.extensions.as_ref().and_then(|extensions| extensions.get("code")) {
+            Some(async_graphql::Value::String(code)) => code.clone(),
+            _ => "INTERNAL".to_owned(),
+        };
+        ::metrics::counter!("graphql_errors_total", "code" => code).increment(1);
+    }
 }
 
 /// The schema in SDL, as `docs/schema.graphql` keeps it.
