@@ -9,39 +9,7 @@ use shop::container::InMemoryStorage;
 use shop_infrastructure::in_memory::InMemoryStore;
 use shop_tests::{TestApp, TestDatabase};
 
-async fn sqlite() -> Option<(TestApp, TestDatabase)> {
-    let database = TestDatabase::sqlite();
-    Some((TestApp::spawn(&database).await, database))
-}
-
-async fn postgres() -> Option<(TestApp, TestDatabase)> {
-    let database = TestDatabase::postgres().await?;
-    Some((TestApp::spawn(&database).await, database))
-}
-
-macro_rules! api_suite {
-    ($backend:ident: $($case:ident),* $(,)?) => {
-        mod $backend {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    if let Some((app, _database)) = super::$backend().await {
-                        super::$case(&app).await;
-                    }
-                }
-            )*
-        }
-    };
-}
-
-macro_rules! all_backends {
-    ($($case:ident),* $(,)?) => {
-        api_suite!(sqlite: $($case),*);
-        api_suite!(postgres: $($case),*);
-    };
-}
-
-all_backends!(
+shop_tests::on_both_databases_served!(
     health_endpoints,
     create_and_get_a_product,
     product_validation_names_each_field,

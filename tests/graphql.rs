@@ -15,39 +15,7 @@ use shop_tests::{TestApp, TestDatabase};
 
 const PROBLEMS: &str = "https://shop.example/problems/";
 
-async fn sqlite() -> Option<(TestApp, TestDatabase)> {
-    let database = TestDatabase::sqlite();
-    Some((TestApp::spawn(&database).await, database))
-}
-
-async fn postgres() -> Option<(TestApp, TestDatabase)> {
-    let database = TestDatabase::postgres().await?;
-    Some((TestApp::spawn(&database).await, database))
-}
-
-macro_rules! graphql_suite {
-    ($backend:ident: $($case:ident),* $(,)?) => {
-        mod $backend {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    if let Some((app, _database)) = super::$backend().await {
-                        super::$case(&app).await;
-                    }
-                }
-            )*
-        }
-    };
-}
-
-macro_rules! all_backends {
-    ($($case:ident),* $(,)?) => {
-        graphql_suite!(sqlite: $($case),*);
-        graphql_suite!(postgres: $($case),*);
-    };
-}
-
-all_backends!(
+shop_tests::on_both_databases_served!(
     queries_page_the_catalog_and_read_carts,
     cursors_are_the_same_text_in_rest_and_graphql,
     cart_mutations_change_carts_as_rest_does,

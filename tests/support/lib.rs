@@ -220,3 +220,38 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// The service on a new SQLite file, with the file.
+pub async fn served_on_sqlite() -> Option<(TestApp, TestDatabase)> {
+    let database = TestDatabase::sqlite();
+    Some((TestApp::spawn(&database).await, database))
+}
+
+/// The service on a new PostgreSQL database, with the database; `None`
+/// (with a notice) when no server is configured outside CI.
+pub async fn served_on_postgres() -> Option<(TestApp, TestDatabase)> {
+    let database = TestDatabase::postgres().await?;
+    Some((TestApp::spawn(&database).await, database))
+}
+
+/// For each `case(app: &TestApp)`, one test on SQLite (`sqlite::case`) and
+/// one on PostgreSQL (`postgres::case`), each with its own service and database.
+#[macro_export]
+macro_rules! on_both_databases_served {
+    ($($case:ident),* $(,)?) => {
+        $crate::on_both_databases_served!(@on sqlite served_on_sqlite: $($case),*);
+        $crate::on_both_databases_served!(@on postgres served_on_postgres: $($case),*);
+    };
+    (@on $backend:ident $serve:ident: $($case:ident),*) => {
+        mod $backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    if let Some((app, _database)) = $crate::$serve().await {
+                        super::$case(&app).await;
+                    }
+                }
+            )*
+        }
+    };
+}
