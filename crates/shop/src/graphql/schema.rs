@@ -109,14 +109,29 @@ fn api(error: impl Into<ApiError>) -> async_graphql::Error {
     graphql_error(error.into(), None)
 }
 
-/// The result a kept answer holds.
-fn replayed<T: DeserializeOwned>(answer: &Answer) -> Result<T> {
-    serde_json::from_slice(&answer.0).map_err(|err| api(ApiError::Internal(Box::new(err))))
-}
-
 /// A result, kept as an answer.
 fn kept<T: Serialize>(view: &T) -> Answer {
     Answer(serde_json::to_vec(view).unwrap_or_default())
+}
+
+impl Caller {
+    /// The result this mutation gave before, when its key was answered.
+    fn replayed<T: DeserializeOwned>(&self) -> Result<Option<T>> {
+        match &self.key {
+            KeyUse::Replay(answer) => {
+                serde_json::from_slice(&answer.0).map(Some).map_err(|err| api(ApiError::Internal(Box::new(err))))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The use case's idempotent write under the key's claim, answered by `answer`.
+    fn once<'a, T>(&'a self, answer: &'a (dyn Fn(&T) -> Answer + Sync)) -> Option<Idempotent<'a, T>> {
+        match &self.key {
+            KeyUse::Claim(claim) => Some(Idempotent { claim, answer }),
+            _ => None,
+        }
+    }
 }
 
 fn expected(version: Option<Long>) -> Expected {
@@ -185,16 +200,13 @@ impl Mutation {
     async fn create_product(&self, ctx: &Context<'_>, product_info: ProductInput) -> Result<Product> {
         let caller = caller(ctx);
         let new = new_product(&product_info).map_err(|err| graphql_error(err, Some("productInfo")))?;
+        if let Some(product) = caller.replayed()? {
+            return Ok(product);
+        }
         let currency = caller.currency();
-        let product = match &caller.key {
-            KeyUse::Replay(answer) => return replayed(answer),
-            KeyUse::Claim(claim) => {
-                let answer = |product: &DomainProduct| kept(&Product::new(product.clone(), currency));
-                caller.products().create(new, Some(Idempotent { claim, answer: &answer })).await
-            }
-            KeyUse::None => caller.products().create(new, None).await,
-        };
-        Ok(Product::new(product.map_err(api)?, currency))
+        let answer = |product: &DomainProduct| kept(&Product::new(product.clone(), currency));
+        let product = caller.products().create(new, caller.once(&answer)).await.map_err(api)?;
+        Ok(Product::new(product, currency))
     }
 
     #[graphql(guard = "Write::Catalog")]
@@ -221,15 +233,12 @@ impl Mutation {
     #[graphql(guard = "Write::NewCart")]
     async fn create_cart(&self, ctx: &Context<'_>) -> Result<CartView> {
         let caller = caller(ctx);
-        let cart = match &caller.key {
-            KeyUse::Replay(answer) => return replayed(answer),
-            KeyUse::Claim(claim) => {
-                let answer = |cart: &Cart| kept(&caller.cart(cart.clone()));
-                caller.carts().create(Some(Idempotent { claim, answer: &answer })).await
-            }
-            KeyUse::None => caller.carts().create(None).await,
-        };
-        Ok(caller.cart(cart.map_err(api)?))
+        if let Some(cart) = caller.replayed()? {
+            return Ok(cart);
+        }
+        let answer = |cart: &Cart| kept(&caller.cart(cart.clone()));
+        let cart = caller.carts().create(caller.once(&answer)).await.map_err(api)?;
+        Ok(caller.cart(cart))
     }
 
     /// Adds to the line that holds the product, or adds a line.
@@ -249,16 +258,13 @@ impl Mutation {
             .map_err(|err| ApiError::invalid_field("quantity", err.to_string()));
         let quantity = unless_cart_missing(carts, id, quantity).await.map_err(api)?;
         let (product_id, expected) = (ProductId(product_id.0), expected(expected_version));
-        let cart = match &caller.key {
-            KeyUse::Replay(answer) => return replayed(answer),
-            KeyUse::Claim(claim) => {
-                let answer = |cart: &Cart| kept(&caller.cart(cart.clone()));
-                let once = Some(Idempotent { claim, answer: &answer });
-                carts.add_item(id, product_id, quantity, &expected, once).await
-            }
-            KeyUse::None => carts.add_item(id, product_id, quantity, &expected, None).await,
-        };
-        Ok(caller.cart(cart.map_err(api)?))
+        if let Some(cart) = caller.replayed()? {
+            return Ok(cart);
+        }
+        let answer = |cart: &Cart| kept(&caller.cart(cart.clone()));
+        let once = caller.once(&answer);
+        let cart = carts.add_item(id, product_id, quantity, &expected, once).await.map_err(api)?;
+        Ok(caller.cart(cart))
     }
 
     /// Sets a line's quantity (creates the line if absent); 0 removes it.
