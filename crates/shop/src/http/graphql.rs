@@ -19,6 +19,8 @@ use shaku::HasComponent;
 
 use super::auth::is_admin;
 use super::extract::ApiJson;
+use shop_application::idempotency::IdempotencyKey;
+
 use super::idempotency::{self, IDEMPOTENCY_KEY, IdempotencyKeyHeader, Keyed, Unfinished};
 use super::openapi::{MalformedRequest, PayloadTooLarge, UnsupportedMediaType};
 use super::problem::ApiError;
@@ -73,12 +75,15 @@ pub async fn execute(
     let body: GraphQlRequest = body.map_err(|_| {
         ApiError::Malformed("the body must be one JSON object with a string `query` (batches are not served)".into())
     })?;
+    // A malformed key is refused like a malformed body, whatever the document: 400.
+    let key = headers.contains_key(IDEMPOTENCY_KEY).then(|| idempotency::key(&headers)).transpose()?;
+    // The same document, variables and operation name are the same request.
+    let key = key.map(|key| (key, serde_json::to_vec(&body).unwrap_or_default()));
     let settings: &dyn AppSettings = module.resolve_ref();
     let settings = settings.settings();
-    let fingerprint = headers.contains_key(IDEMPOTENCY_KEY).then(|| serde_json::to_vec(&body).unwrap_or_default());
     let operation_name = body.operation_name.clone();
-    let mut request = async_graphql::Request::new(body.query)
-        .variables(Variables::from_json(body.variables.map_or(serde_json::Value::Null, serde_json::Value::Object)));
+    let variables = body.variables.map_or(serde_json::Value::Null, serde_json::Value::Object);
+    let mut request = async_graphql::Request::new(body.query).variables(Variables::from_json(variables));
     if let Some(name) = operation_name.as_deref() {
         request = request.operation_name(name);
     }
@@ -95,13 +100,12 @@ pub async fn execute(
     if !settings.graphql.introspection && operation.as_ref().is_some_and(|operation| operation.root.introspects) {
         return Ok(refused(ApiError::Malformed("introspection is off here (graphql.introspection)".to_owned())));
     }
-    let key = match (fingerprint, &operation) {
-        (Some(fingerprint), Some(operation)) if operation.mutation => {
-            match claim(&module, &headers, operation, &fingerprint).await {
-                Ok(key) => key,
-                Err(error) => return Ok(refused(error)),
-            }
-        }
+    let key = match (key, &operation) {
+        (Some((key, sent)), Some(operation)) if operation.mutation => match claim(&module, key, operation, &sent).await
+        {
+            Ok(key) => key,
+            Err(error) => return Ok(refused(error)),
+        },
         _ => KeyUse::None, // a key on a query is ignored, as on a REST GET
     };
     let replay = matches!(key, KeyUse::Replay(_));
@@ -131,22 +135,21 @@ pub async fn execute(
     Ok(http)
 }
 
-/// The claim of the request's key for `operation`, a mutation: one of
-/// [`KEYED_MUTATIONS`], alone in its operation.
+/// The claim of `key` for `operation`, a mutation: one of
+/// [`KEYED_MUTATIONS`], alone in its operation, of the request `sent`.
 async fn claim(
     module: &AppModule,
-    headers: &HeaderMap,
+    key: IdempotencyKey,
     operation: &Operation,
-    fingerprint: &[u8],
+    sent: &[u8],
 ) -> Result<KeyUse, ApiError> {
-    let key = idempotency::key(headers)?;
     if !matches!(operation.root.names.as_slice(), [field] if KEYED_MUTATIONS.contains(&field.as_str())) {
         return Err(ApiError::Malformed(format!(
             "an Idempotency-Key goes with a mutation of exactly one field, one of {}",
             KEYED_MUTATIONS.join(", ")
         )));
     }
-    let fingerprint = idempotency::fingerprint_of(&axum::http::Method::POST, "/graphql", fingerprint);
+    let fingerprint = idempotency::fingerprint_of(&axum::http::Method::POST, "/graphql", sent);
     Ok(match idempotency::claim(module.resolve_ref(), key, fingerprint).await? {
         Keyed::Run(claim) => KeyUse::Claim(claim),
         Keyed::Replay(answer) => KeyUse::Replay(answer),
