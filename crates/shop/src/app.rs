@@ -25,7 +25,7 @@ pub enum StartError {
     #[error(transparent)]
     Settings(#[from] SettingsError),
     /// The database could not be opened.
-    #[error("cannot open the database {url}: {source}")]
+    #[error("cannot open the database {url}: {}", shop_infrastructure::seaorm::describe(source))]
     Database {
         /// The URL, without its password.
         url: String,
@@ -53,13 +53,29 @@ pub enum StartError {
 
 /// Opens the pool and, if `database.auto_migrate` is on, applies pending migrations.
 pub async fn open_database(settings: &Settings) -> Result<DatabaseConnection, StartError> {
+    let new_file = sqlite_file(&settings.database.url).filter(|file| !file.exists());
     let connection = shop_infrastructure::seaorm::connect(&settings.database_options())
         .await
         .map_err(|source| StartError::Database { url: redact(&settings.database.url), source })?;
+    if let Some(file) = new_file {
+        tracing::info!(file = %file.display(), "created the database file");
+    }
     if settings.database.auto_migrate {
+        let pending = Migrator::get_pending_migrations(&connection).await.map_err(StartError::Migration)?.len();
         Migrator::up(&connection, None).await.map_err(StartError::Migration)?;
+        if pending > 0 {
+            tracing::info!(applied = pending, "migrated the database");
+        }
     }
     Ok(connection)
+}
+
+/// The file of a SQLite URL (`sqlite://shop.db?mode=rwc` → `shop.db`); `None`
+/// for another database or one in memory.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| path.into())
 }
 
 /// A bound, ready-to-serve instance of the service.
@@ -189,27 +205,32 @@ fn swept(what: &'static str, result: Result<u64, shop_application::StorageError>
     }
 }
 
-/// Resolves on SIGTERM or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Resolves on SIGTERM or Ctrl-C (SIGINT). The handlers are installed when
+/// this is called, not when the future is first polled, so a signal sent as
+/// soon as the service says it is serving is not lost.
+pub fn shutdown_signal() -> impl Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{Signal, SignalKind, signal};
+        async fn received(signal: Option<Signal>) {
+            match signal {
+                Some(mut signal) => drop(signal.recv().await),
+                None => std::future::pending().await,
+            }
+        }
+        let (terminate, interrupt) = (signal(SignalKind::terminate()).ok(), signal(SignalKind::interrupt()).ok());
+        async move {
+            tokio::select! {
+                () = received(terminate) => {},
+                () = received(interrupt) => {},
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
     }
 }
 
@@ -239,6 +260,15 @@ pub fn redact(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_file_of_a_sqlite_url() {
+        let file = |url: &str| super::sqlite_file(url).map(|path| path.display().to_string());
+        assert_eq!(file("sqlite://shop.db?mode=rwc").as_deref(), Some("shop.db"));
+        assert_eq!(file("sqlite:///var/lib/shop/shop.db").as_deref(), Some("/var/lib/shop/shop.db"));
+        assert_eq!(file("sqlite::memory:"), None);
+        assert_eq!(file("postgres://db/shop"), None);
+    }
+
     #[test]
     fn redacts_passwords_only() {
         assert_eq!(super::redact("postgres://shop:s3cret@db:5432/shop"), "postgres://shop:***@db:5432/shop");

@@ -87,21 +87,22 @@ pub enum MigrateAction {
 pub async fn run(cli: Cli, mut settings: Settings) -> Result<(), StartError> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
+            settings.check_for_serving()?;
             if settings.auth.admin_token().is_none() {
                 tracing::warn!("no auth.admin_token configured: catalog writes are open to anyone (development only)");
             }
+            let stop = shutdown_signal();
             let server = Server::build(settings).await?;
             let address = server.local_addr().map_err(StartError::Serve)?;
             tracing::info!(%address, "serving");
-            server.run_until(shutdown_signal()).await.map_err(StartError::Serve)
+            server.run_until(stop).await.map_err(StartError::Serve)
         }
         Command::Seed { products } => {
             let connection = crate::app::open_database(&settings).await?;
             let storage = SeaOrmStorage::over(connection, None).build();
             let repository: &dyn ProductRepository = storage.resolve_ref();
             let seeded = seed_products(repository, products).await.map_err(|e| StartError::Failed(e.to_string()))?;
-            println!("{} demo products created, {} already there", seeded.created, seeded.existing);
-            Ok(())
+            output(&format!("{} demo products created, {} already there\n", seeded.created, seeded.existing))
         }
         Command::Carts { action: CartsAction::Purge } => {
             let connection = crate::app::open_database(&settings).await?;
@@ -110,20 +111,15 @@ pub async fn run(cli: Cli, mut settings: Settings) -> Result<(), StartError> {
             let carts: &dyn CartService = module.resolve_ref();
             let purged =
                 carts.purge_expired(crate::app::SWEEP_BATCH).await.map_err(|e| StartError::Failed(e.to_string()))?;
-            println!("{purged} expired carts deleted");
-            Ok(())
+            output(&format!("{purged} expired carts deleted\n"))
         }
         Command::Openapi => {
             let document = crate::http::openapi(settings.cart.max_line_quantity)
                 .to_pretty_json()
                 .map_err(|e| StartError::Failed(e.to_string()))?;
-            println!("{document}");
-            Ok(())
+            output(&format!("{document}\n"))
         }
-        Command::GraphqlSchema => {
-            print!("{}", crate::graphql::sdl());
-            Ok(())
-        }
+        Command::GraphqlSchema => output(&crate::graphql::sdl()),
         Command::Migrate { action } => {
             settings.database.auto_migrate = false;
             // One connection: `fresh` turns SQLite's foreign keys off with a PRAGMA,
@@ -134,7 +130,10 @@ pub async fn run(cli: Cli, mut settings: Settings) -> Result<(), StartError> {
             let result = match action {
                 MigrateAction::Up => Migrator::up(&connection, None).await,
                 MigrateAction::Down => Migrator::down(&connection, Some(1)).await,
-                MigrateAction::Status => print_status(&connection).await,
+                MigrateAction::Status => match status(&connection).await {
+                    Ok(lines) => return output(&lines),
+                    Err(err) => Err(err),
+                },
                 MigrateAction::Fresh => Migrator::fresh(&connection).await,
             };
             result.map_err(StartError::Migration)
@@ -142,10 +141,22 @@ pub async fn run(cli: Cli, mut settings: Settings) -> Result<(), StartError> {
     }
 }
 
-async fn print_status(connection: &sea_orm::DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+/// Each migration and whether it is applied, one per line.
+async fn status(connection: &sea_orm::DatabaseConnection) -> Result<String, sea_orm::DbErr> {
     Migrator::install(connection).await?;
-    for migration in Migrator::get_migration_with_status(connection).await? {
-        println!("{}\t{}", migration.name(), migration.status());
+    let migrations = Migrator::get_migration_with_status(connection).await?;
+    Ok(migrations.iter().map(|migration| format!("{}\t{}\n", migration.name(), migration.status())).collect())
+}
+
+/// Writes what a command prints to stdout. A reader that stopped reading
+/// (`shop openapi | head`) is no failure of the command.
+fn output(text: &str) -> Result<(), StartError> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(StartError::Failed(format!("cannot write to stdout: {err}")))
+        }
+        _ => Ok(()),
     }
-    Ok(())
 }

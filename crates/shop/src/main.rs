@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use shop::app::StartError;
 use shop::cli::{Cli, run};
-use shop::settings::Settings;
+use shop::settings::{LogFormat, Settings};
 
 // mimalloc: fewer cycles per request than the system allocator (see BENCHMARKS.md).
 #[global_allocator]
@@ -21,12 +21,18 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    shop::telemetry::init(settings.log.format);
+    let format = settings.log.format;
+    if let Some(warning) = shop::telemetry::init(format) {
+        tracing::warn!("{warning}");
+    }
     match run(cli, settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            tracing::error!(error = %err, "shop stopped");
-            eprintln!("shop: {err}");
+            // Once: as a log line where logs are collected (JSON), else as one line for a person.
+            match format {
+                LogFormat::Json => tracing::error!(error = %err, "shop stopped"),
+                LogFormat::Pretty => eprintln!("shop: {err}"),
+            }
             // 2 for what the user must fix in the invocation or settings, 1 for everything else.
             if matches!(err, StartError::Settings(_)) { ExitCode::from(2) } else { ExitCode::FAILURE }
         }

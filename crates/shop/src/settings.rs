@@ -1,11 +1,15 @@
 //! Settings, layered like zero2prod's: the compiled-in `config/default.toml`,
-//! then `config/$SHOP_ENV.toml` if it exists, then environment variables
-//! `SHOP__SECTION__KEY`. A bad value stops the start with one line naming it.
+//! then the profile `SHOP_ENV` names (`production` is compiled in too; any
+//! other `<name>` is `$SHOP_CONFIG_DIR/<name>.toml`, by default in `./config`,
+//! and must exist), then the platform's `PORT` and `DATABASE_URL`, then
+//! environment variables `SHOP__SECTION__KEY`. A bad value stops the start
+//! with one line naming it.
 
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use config::{Config, Environment, File, FileFormat};
@@ -15,6 +19,8 @@ use shop_domain::{CartLimits, Currency, MaxLineQuantity, MaxLines};
 use shop_infrastructure::seaorm::DatabaseOptions;
 
 const DEFAULTS: &str = include_str!("../../../config/default.toml");
+/// The production profile, compiled in: it must not depend on where the binary runs.
+const PRODUCTION: &str = include_str!("../../../config/production.toml");
 
 /// Every setting of the service.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -253,7 +259,7 @@ impl std::fmt::Debug for Secret {
 
 /// How log lines look.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(try_from = "String")]
 pub enum LogFormat {
     /// Human-readable lines.
     #[default]
@@ -262,12 +268,35 @@ pub enum LogFormat {
     Json,
 }
 
+impl TryFrom<String> for LogFormat {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        match name.as_str() {
+            "pretty" => Ok(Self::Pretty),
+            "json" => Ok(Self::Json),
+            _ => Err(format!("must be `pretty` or `json`, not `{name}`")),
+        }
+    }
+}
+
 /// A setting that stops the start.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     /// A file or variable could not be read or parsed.
     #[error("invalid configuration: {0}")]
     Load(#[from] config::ConfigError),
+    /// `SHOP_ENV` names a profile that is neither built in nor a file.
+    #[error(
+        "SHOP_ENV={profile}: no profile of that name (built in: development, production; \
+         others are read from {path}, which does not exist)"
+    )]
+    UnknownProfile {
+        /// The name.
+        profile: String,
+        /// Where its file was looked for.
+        path: String,
+    },
     /// A value has the right type but is not acceptable.
     #[error("invalid setting `{key}`: {reason}")]
     Invalid {
@@ -279,37 +308,79 @@ pub enum SettingsError {
 }
 
 impl Settings {
-    /// Loads the settings for the environment named by `SHOP_ENV` (files from
-    /// `./config`), with the process's environment variables on top.
+    /// Loads the settings for the profile named by `SHOP_ENV`, with the
+    /// process's environment variables on top.
     pub fn load() -> Result<Self, SettingsError> {
-        let env = std::env::var("SHOP_ENV").unwrap_or_else(|_| "development".to_owned());
-        Self::load_from(Path::new("config"), &env, Environment::with_prefix("SHOP"))
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        let profile = vars.get("SHOP_ENV").map_or("development", String::as_str);
+        let dir = vars.get("SHOP_CONFIG_DIR").map_or_else(|| PathBuf::from("config"), PathBuf::from);
+        Self::load_from(&dir, profile, &vars)
     }
 
     /// The compiled-in defaults alone, ignoring files and the environment.
     pub fn defaults() -> Result<Self, SettingsError> {
-        let none: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-        Self::load_from(Path::new("/nonexistent"), "none", Environment::with_prefix("SHOP").source(Some(none)))
+        Self::load_from(Path::new("/nonexistent"), "development", &HashMap::new())
     }
 
-    /// Loads the compiled-in defaults, then `{dir}/{env}.toml` if present, then `environment`.
-    pub fn load_from(dir: &Path, env: &str, environment: Environment) -> Result<Self, SettingsError> {
+    /// Loads the compiled-in defaults, then the profile `profile` (a file
+    /// `{dir}/{profile}.toml` unless built in), then `vars`: `PORT` and
+    /// `DATABASE_URL` (the platform conventions), then `SHOP__…`.
+    pub fn load_from(dir: &Path, profile: &str, vars: &HashMap<String, String>) -> Result<Self, SettingsError> {
+        let overlay = match profile {
+            "development" => String::new(),
+            "production" => PRODUCTION.to_owned(),
+            name => {
+                let path = dir.join(format!("{name}.toml"));
+                std::fs::read_to_string(&path).map_err(|_| SettingsError::UnknownProfile {
+                    profile: name.to_owned(),
+                    path: std::path::absolute(&path).unwrap_or(path).display().to_string(),
+                })?
+            }
+        };
+        let platform: HashMap<String, String> = [("PORT", "server__port"), ("DATABASE_URL", "database__url")]
+            .into_iter()
+            .filter_map(|(var, key)| vars.get(var).map(|value| (key.to_owned(), value.clone())))
+            .collect();
         let mut settings: Self = Config::builder()
             .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
-            .add_source(File::from(dir.join(env)).format(FileFormat::Toml).required(false))
+            .add_source(File::from_str(&overlay, FileFormat::Toml))
+            .add_source(Environment::default().separator("__").try_parsing(true).source(Some(platform)))
             .add_source(
-                environment
+                Environment::with_prefix("SHOP")
                     .prefix_separator("__")
                     .separator("__")
                     .try_parsing(true)
                     .list_separator(",")
-                    .with_list_parse_key("server.trusted_proxies"),
+                    .with_list_parse_key("server.trusted_proxies")
+                    .source(Some(vars.clone())),
             )
             .build()?
             .try_deserialize()?;
-        settings.profile = env.to_owned();
+        settings.profile = profile.to_owned();
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// What serving in production needs besides valid settings: a shared
+    /// database, the admin token, migrations as their own step. Commands
+    /// that serve nothing (`openapi`, `migrate`, …) do not need them.
+    pub fn check_for_serving(&self) -> Result<(), SettingsError> {
+        if self.profile != "production" {
+            return Ok(());
+        }
+        if self.auth.admin_token().is_none() {
+            return invalid("auth.admin_token", "is required in production (SHOP__AUTH__ADMIN_TOKEN)");
+        }
+        if !self.database.is_postgres() {
+            return invalid(
+                "database.url",
+                "must name a PostgreSQL database in production (SHOP__DATABASE__URL or DATABASE_URL)",
+            );
+        }
+        if self.database.auto_migrate {
+            return invalid("database.auto_migrate", "must be false in production: run `shop migrate up` first");
+        }
+        Ok(())
     }
 
     fn validate(&self) -> Result<(), SettingsError> {
@@ -355,18 +426,6 @@ impl Settings {
                 return invalid(key, "must be at least 1");
             }
         }
-        if self.profile == "production" {
-            // Production must be deliberate: a shared database, a token, migrations as their own step.
-            if self.auth.admin_token().is_none() {
-                return invalid("auth.admin_token", "is required in production (SHOP__AUTH__ADMIN_TOKEN)");
-            }
-            if !db.is_postgres() {
-                return invalid("database.url", "must name a PostgreSQL database in production (SHOP__DATABASE__URL)");
-            }
-            if db.auto_migrate {
-                return invalid("database.auto_migrate", "must be false in production: run `shop migrate up` first");
-            }
-        }
         Ok(())
     }
 }
@@ -409,13 +468,12 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn load(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        let source: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Settings::load_from(
-            Path::new("/nonexistent"),
-            "development",
-            Environment::with_prefix("SHOP").source(Some(source)),
-        )
+    fn vars(vars: &[(&str, &str)]) -> HashMap<String, String> {
+        vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        Settings::load_from(Path::new("/nonexistent"), "development", &vars(pairs))
     }
 
     #[test]
@@ -441,23 +499,43 @@ mod tests {
         assert_eq!(settings.shop.currency.code(), "USD");
     }
 
-    fn load_profile(profile: &str, vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        let source: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
-        Settings::load_from(&dir, profile, Environment::with_prefix("SHOP").source(Some(source)))
-    }
-
     #[test]
-    fn production_refuses_to_start_without_its_requirements() {
+    fn production_is_built_in_and_refuses_to_serve_without_its_requirements() {
+        // No directory: the production profile does not depend on where the binary runs.
+        let production =
+            |pairs: &[(&str, &str)]| Settings::load_from(Path::new("/nonexistent"), "production", &vars(pairs));
         let complete = [("SHOP__AUTH__ADMIN_TOKEN", "s3cret"), ("SHOP__DATABASE__URL", "postgres://shop@db/shop")];
-        let settings = load_profile("production", &complete).expect("complete production settings");
+        let settings = production(&complete).expect("complete production settings");
         assert_eq!(settings.log.format, LogFormat::Json);
-        assert!(!settings.database.auto_migrate);
-        let message = |vars: &[(&str, &str)]| load_profile("production", vars).err().map(|e| e.to_string());
+        assert!(!settings.database.auto_migrate && !settings.graphql.introspection);
+        assert!(settings.check_for_serving().is_ok());
+        let message = |pairs: &[(&str, &str)]| {
+            production(pairs).expect("loads: only serving needs these").check_for_serving().err().map(|e| e.to_string())
+        };
         assert!(message(&complete[1..]).is_some_and(|m| m.contains("auth.admin_token")));
         assert!(message(&complete[..1]).is_some_and(|m| m.contains("database.url")));
         let migrating = [complete[0], complete[1], ("SHOP__DATABASE__AUTO_MIGRATE", "true")];
         assert!(message(&migrating).is_some_and(|m| m.contains("database.auto_migrate")));
+        assert!(load(&[]).expect("development").check_for_serving().is_ok());
+    }
+
+    #[test]
+    fn an_unknown_profile_stops_the_start_naming_where_it_was_looked_for() {
+        let error = Settings::load_from(Path::new("/etc/shop"), "prodution", &vars(&[])).err().map(|e| e.to_string());
+        let error = error.unwrap_or_default();
+        assert!(error.contains("SHOP_ENV=prodution") && error.contains("/etc/shop/prodution.toml"), "{error}");
+        let dir = tempfile::tempdir().expect("a folder");
+        std::fs::write(dir.path().join("staging.toml"), "[server]\nport = 7000\n").expect("written");
+        let staging = Settings::load_from(dir.path(), "staging", &vars(&[])).expect("a profile from its file");
+        assert_eq!((staging.server.port, staging.profile.as_str()), (7000, "staging"));
+    }
+
+    #[test]
+    fn the_platform_port_and_database_url_yield_to_the_shop_forms() {
+        let platform = load(&[("PORT", "5000"), ("DATABASE_URL", "postgres://db/shop")]).expect("valid");
+        assert_eq!((platform.server.port, platform.database.url.as_str()), (5000, "postgres://db/shop"));
+        let both = load(&[("PORT", "5000"), ("SHOP__SERVER__PORT", "6000")]).expect("valid");
+        assert_eq!(both.server.port, 6000);
     }
 
     #[test]
@@ -487,6 +565,7 @@ mod tests {
         assert!(message(&[("SHOP__CART__TTL", "soon")]).contains("cart.ttl"));
         assert!(message(&[("SHOP__CART__TTL", "0s")]).contains("cart.ttl"));
         assert!(message(&[("SHOP__DATABASE__URL", "mysql://x")]).contains("database.url"));
-        assert!(message(&[("SHOP__LOG__FORMAT", "xml")]).contains("log.format"));
+        let format = message(&[("SHOP__LOG__FORMAT", "xml")]);
+        assert!(format.contains("log.format") && format.contains("`pretty` or `json`"), "{format}");
     }
 }

@@ -129,7 +129,64 @@ fn bad_settings_exit_2_and_failures_exit_1() {
         .env("SHOP__DATABASE__ACQUIRE_TIMEOUT_SECS", "1")
         .args(["migrate", "up"]));
     assert_eq!(output.status.code(), Some(1), "{output:?}");
-    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot open the database"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot open the database") && stderr.contains("Connection refused"),
+        "the cause: {stderr}"
+    );
+    assert_eq!(stderr.matches("cannot open the database").count(), 1, "printed once: {stderr}");
+}
+
+#[test]
+fn a_profile_is_found_or_refused_wherever_the_binary_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = run(shop(dir.path()).env("SHOP_ENV", "prodution").arg("openapi"));
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let looked_in = dir.path().join("config").join("prodution.toml");
+    assert!(stderr.contains("SHOP_ENV=prodution") && stderr.contains(&*looked_in.to_string_lossy()), "{stderr}");
+    // Production is built in: no config folder here, and commands that serve nothing need no token.
+    let output = run(shop(dir.path()).env("SHOP_ENV", "production").arg("openapi"));
+    assert!(output.status.success(), "{output:?}");
+    let output = run(shop(dir.path()).env("SHOP_ENV", "production").arg("serve"));
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("auth.admin_token"));
+}
+
+#[test]
+fn a_reader_that_stops_reading_is_no_failure() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child =
+        shop(dir.path()).arg("openapi").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("runs");
+    drop(child.stdout.take()); // `shop openapi | head -0`
+    let output = child.wait_with_output().expect("ends");
+    assert!(output.status.success(), "{output:?}");
+    assert!(output.stderr.is_empty(), "no panic: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
+fn the_first_start_says_what_it_made_and_a_silent_log_filter_is_replaced() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut command = shop(dir.path());
+    command.env("RUST_LOG", "debu").arg("serve");
+    let (mut child, _, head) = start_logging(command); // it logs its address: `info` is on
+    terminate(&child);
+    assert!(child.wait().expect("stops").success());
+    let head = head.join("\n");
+    assert!(head.contains("RUST_LOG=\"debu\" enables none of the service's logs"), "{head}");
+    assert!(head.contains("created the database file") && head.contains("migrated the database applied=3"), "{head}");
+}
+
+#[test]
+fn the_platform_port_is_honoured() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let free = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("bound").port();
+    let mut command = shop(dir.path());
+    command.env("PORT", free.to_string()).arg("serve");
+    let (mut child, address) = start(command);
+    terminate(&child);
+    assert!(child.wait().expect("stops").success());
+    assert_eq!(address, format!("127.0.0.1:{free}"));
 }
 
 /// Starts `shop serve` on a free port; returns the process and its address.
@@ -140,9 +197,18 @@ fn serve(dir: &Path) -> (Child, String) {
 }
 
 /// Starts `command` (a `shop serve`) on a free port; returns the process and its address.
-fn start(mut command: Command) -> (Child, String) {
+fn start(command: Command) -> (Child, String) {
+    let (child, address, _) = start_logging(command);
+    (child, address)
+}
+
+/// Starts `command` (a `shop serve`) on a free port unless it names one with
+/// `PORT`; returns the process, its address and the log lines until then.
+fn start_logging(mut command: Command) -> (Child, String, Vec<String>) {
+    if !command.get_envs().any(|(name, _)| name == "PORT") {
+        command.env("SHOP__SERVER__PORT", "0");
+    }
     let mut child = command
-        .env("SHOP__SERVER__PORT", "0")
         .env("SHOP__SERVER__SHUTDOWN_TIMEOUT_SECS", "10")
         .env("NO_COLOR", "1")
         .stdout(Stdio::null())
@@ -151,14 +217,16 @@ fn start(mut command: Command) -> (Child, String) {
         .expect("shop serve starts");
     let log = child.stderr.take().expect("piped");
     let mut lines = BufReader::new(log).lines();
+    let mut head = Vec::new();
     let address = loop {
         let line = lines.next().expect("the server logs its address").expect("utf-8 log");
         if let Some(at) = line.find("address=") {
             break line[at + "address=".len()..].split_whitespace().next().unwrap_or_default().to_owned();
         }
+        head.push(line);
     };
     std::thread::spawn(move || lines.for_each(drop)); // keep draining the log
-    (child, address)
+    (child, address, head)
 }
 
 fn terminate(child: &Child) {

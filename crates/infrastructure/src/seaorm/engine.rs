@@ -1,9 +1,11 @@
 //! The database engine (the pooled connection) and the session factory.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use sea_orm::error::SqlxError;
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, RuntimeErr, TransactionTrait};
 use shaku::{Component, Interface};
 
 /// How to reach the database.
@@ -88,7 +90,52 @@ async fn open_pool(options: &DatabaseOptions, max_connections: u32) -> Result<Da
         // An in-memory SQLite database lives only while a connection is open.
         connect.min_connections(1).idle_timeout(None).max_lifetime(None);
     }
-    Database::connect(connect).await
+    match Database::connect(connect).await {
+        Err(DbErr::Conn(RuntimeErr::SqlxError(err))) if matches!(*err, SqlxError::PoolTimedOut) => {
+            Err(why_no_connection(options).await.unwrap_or(DbErr::Conn(RuntimeErr::SqlxError(err))))
+        }
+        opened => opened,
+    }
+}
+
+/// A pool that timed out while opening hides why it got no connection
+/// ("pool timed out"); one connection opened directly says (refused,
+/// unknown host, no such database, authentication).
+async fn why_no_connection(options: &DatabaseOptions) -> Option<DbErr> {
+    use sea_orm::sqlx::{Connection, PgConnection, SqliteConnection};
+    let url = options.url.as_str();
+    let direct = async {
+        if url.starts_with("sqlite:") {
+            SqliteConnection::connect(url).await.map(drop)
+        } else {
+            PgConnection::connect(url).await.map(drop)
+        }
+    };
+    match tokio::time::timeout(options.connect_timeout, direct).await {
+        Ok(Err(err)) => Some(DbErr::Conn(RuntimeErr::SqlxError(Arc::new(err)))),
+        Ok(Ok(())) | Err(_) => None,
+    }
+}
+
+/// `error` for a person starting the service: the driver's reason without
+/// its wrapping ("Connection Error: error returned from database: …"), and
+/// what to do about a database that does not exist.
+pub fn describe(error: &DbErr) -> String {
+    let (DbErr::Conn(RuntimeErr::SqlxError(driver))
+    | DbErr::Exec(RuntimeErr::SqlxError(driver))
+    | DbErr::Query(RuntimeErr::SqlxError(driver))) = error
+    else {
+        return error.to_string();
+    };
+    match driver.as_ref() {
+        SqlxError::Database(database) if database.code().as_deref() == Some("3D000") => {
+            format!("{}; create it first (`createdb <name>`, or CREATE DATABASE)", database.message())
+        }
+        SqlxError::Database(database) => database.message().to_owned(),
+        SqlxError::Io(io) => io.to_string(),
+        SqlxError::PoolTimedOut => "no connection within database.connect_timeout_secs".to_owned(),
+        other => other.to_string(),
+    }
 }
 
 /// The database engine: the connection pools of the process (the original's

@@ -11,7 +11,7 @@ mod products;
 pub use carts::{SeaOrmCartRepository, SeaOrmCartRepositoryParameters};
 pub use engine::{
     DatabaseEngine, DatabaseOptions, SeaOrmDatabaseEngine, SeaOrmDatabaseEngineParameters, SeaOrmSessionFactory,
-    SeaOrmSessionFactoryParameters, SessionFactory, connect, connect_writer,
+    SeaOrmSessionFactoryParameters, SessionFactory, connect, connect_writer, describe,
 };
 pub use health::{SeaOrmStorageHealth, SeaOrmStorageHealthParameters};
 pub use idempotency::{SeaOrmIdempotencyStore, SeaOrmIdempotencyStoreParameters};
