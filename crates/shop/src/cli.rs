@@ -16,22 +16,32 @@ use crate::settings::Settings;
 
 /// The shop service: a product catalog and shopping carts over HTTP.
 ///
-/// Settings come from config/default.toml (compiled in), config/$SHOP_ENV.toml
-/// and SHOP__SECTION__KEY environment variables (e.g. SHOP__DATABASE__URL).
+/// Settings come from the defaults below (compiled in), then the profile
+/// SHOP_ENV names (`development`, the default; `production`, compiled in; or
+/// `<name>`, read from $SHOP_CONFIG_DIR/<name>.toml, ./config by default),
+/// then PORT and DATABASE_URL, then SHOP__SECTION__KEY environment variables
+/// (e.g. SHOP__DATABASE__URL, SHOP__SERVER__PORT).
 #[derive(Debug, Parser)]
 #[command(
     name = "shop",
     version,
     about,
     long_about,
-    after_help = "Exit codes: 0 success; 1 the command failed (database unreachable, migration failed, \
-                  address in use…); 2 bad usage or invalid settings."
+    after_help = EXIT_CODES,
+    after_long_help = concat!(
+        "Exit codes: 0 success; 1 the command failed (database unreachable, migration failed, address in use…); \
+         2 bad usage or invalid settings.\n\nThe settings and their defaults (config/default.toml):\n\n",
+        include_str!("../../../config/default.toml")
+    )
 )]
 pub struct Cli {
     /// What to do; `serve` if omitted.
     #[command(subcommand)]
     pub command: Option<Command>,
 }
+
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 the command failed (database unreachable, migration failed, \
+                          address in use…); 2 bad usage or invalid settings. `shop --help` lists the settings.";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]

@@ -47,6 +47,8 @@ fn help_explains_every_subcommand_and_the_exit_codes() {
     for word in ["serve", "migrate", "seed", "openapi", "graphql-schema", "Exit codes"] {
         assert!(help.contains(word), "--help mentions {word}:\n{help}");
     }
+    // The long help carries every setting with its default, as the README says.
+    assert!(help.contains(include_str!("../../../config/default.toml")), "--help lists the settings:\n{help}");
     let output = run(shop(dir.path()).args(["migrate", "--help"]));
     for word in ["up", "down", "status", "fresh"] {
         assert!(stdout(&output).contains(word));
