@@ -701,6 +701,7 @@ async fn statements_per_request_on_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "needs SHOP_TEST_POSTGRES_URL")]
 async fn statements_per_request_on_postgres() {
     if let Some(database) = TestDatabase::postgres().await {
         statements_per_request(database).await;

@@ -125,10 +125,11 @@ impl CartRepository for GeneralPathOnly {
 }
 
 macro_rules! contract_suite {
-    ($backend:ident: $($case:ident),* $(,)?) => {
+    ($backend:ident, ignored if $ignored:meta: $($case:ident),* $(,)?) => {
         mod $backend {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr($ignored, ignore = "needs SHOP_TEST_POSTGRES_URL")]
                 async fn $case() {
                     if let Some(backend) = super::$backend().await {
                         super::$case(backend).await;
@@ -141,10 +142,10 @@ macro_rules! contract_suite {
 
 macro_rules! all_backends {
     ($($case:ident),* $(,)?) => {
-        contract_suite!(in_memory: $($case),*);
-        contract_suite!(sqlite: $($case),*);
-        contract_suite!(postgres: $($case),*);
-        contract_suite!(postgres_general_path: $($case),*);
+        contract_suite!(in_memory, ignored if any(): $($case),*);
+        contract_suite!(sqlite, ignored if any(): $($case),*);
+        contract_suite!(postgres, ignored if not(postgres_tests): $($case),*);
+        contract_suite!(postgres_general_path, ignored if not(postgres_tests): $($case),*);
     };
 }
 

@@ -858,6 +858,7 @@ async fn the_ide_is_served_with_every_asset_from_the_binary() {
 // -------------------------------------------------------------- PostgreSQL
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(not(postgres_tests), ignore = "needs SHOP_TEST_POSTGRES_URL")]
 async fn twenty_concurrent_adds_over_two_instances_sum_exactly() {
     let Some(database) = TestDatabase::postgres().await else {
         return;

@@ -17,40 +17,7 @@ use shop_application::services::CartService;
 use shop_domain::{MaxLines, TooManyLines};
 use shop_tests::{TestApp, TestDatabase};
 
-async fn sqlite() -> Option<TestDatabase> {
-    Some(TestDatabase::sqlite())
-}
-
-async fn postgres() -> Option<TestDatabase> {
-    TestDatabase::postgres().await
-}
-
-macro_rules! on_both_databases {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    if let Some(database) = super::sqlite().await {
-                        super::$case(database).await;
-                    }
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    if let Some(database) = super::postgres().await {
-                        super::$case(database).await;
-                    }
-                }
-            )*
-        }
-    };
-}
-
-on_both_databases!(
+shop_tests::on_both_databases!(
     text_with_control_characters_is_refused_the_same_everywhere,
     a_fraction_is_never_rounded_into_an_integer,
     a_cart_holds_at_most_max_lines_products,

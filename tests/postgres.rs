@@ -55,6 +55,7 @@ async fn read_cart(app: &TestApp, cart: &str) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "needs SHOP_TEST_POSTGRES_URL")]
 async fn tables_and_migrations_live_in_schema_homework() {
     let Some(database) = TestDatabase::postgres().await else {
         return;
@@ -76,6 +77,7 @@ async fn tables_and_migrations_live_in_schema_homework() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(not(postgres_tests), ignore = "needs SHOP_TEST_POSTGRES_URL")]
 async fn two_instances_sum_200_concurrent_adds_exactly() {
     let Some((_database, first, second)) = two_instances().await else {
         return;
@@ -108,6 +110,7 @@ async fn two_instances_sum_200_concurrent_adds_exactly() {
 /// 1) to an empty cart, over two instances, must each answer a cart with as
 /// many lines as its version, its own product among them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(not(postgres_tests), ignore = "needs SHOP_TEST_POSTGRES_URL")]
 async fn every_concurrent_add_answers_a_consistent_cart() {
     let Some((_database, first, second)) = two_instances().await else {
         return;
@@ -139,6 +142,7 @@ async fn every_concurrent_add_answers_a_consistent_cart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(not(postgres_tests), ignore = "needs SHOP_TEST_POSTGRES_URL")]
 async fn concurrent_adds_never_cross_the_cap() {
     let Some((_database, first, second)) = two_instances().await else {
         return;
@@ -175,6 +179,7 @@ async fn concurrent_adds_never_cross_the_cap() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(not(postgres_tests), ignore = "needs SHOP_TEST_POSTGRES_URL")]
 async fn concurrent_if_match_writes_let_exactly_one_win() {
     let Some((_database, first, second)) = two_instances().await else {
         return;
@@ -199,6 +204,7 @@ async fn concurrent_if_match_writes_let_exactly_one_win() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(not(postgres_tests), ignore = "needs SHOP_TEST_POSTGRES_URL")]
 async fn an_outage_gives_fast_503s_and_recovers_by_itself() {
     let Some(database) = TestDatabase::postgres().await else {
         return;

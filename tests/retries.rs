@@ -24,40 +24,7 @@ use shop_application::ports::{CartRepository, Saved};
 use shop_domain::{Cart, CartId, LineChange};
 use shop_tests::{TestApp, TestDatabase};
 
-async fn sqlite() -> Option<TestDatabase> {
-    Some(TestDatabase::sqlite())
-}
-
-async fn postgres() -> Option<TestDatabase> {
-    TestDatabase::postgres().await
-}
-
-macro_rules! on_both_databases {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    if let Some(database) = super::sqlite().await {
-                        super::$case(database).await;
-                    }
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    if let Some(database) = super::postgres().await {
-                        super::$case(database).await;
-                    }
-                }
-            )*
-        }
-    };
-}
-
-on_both_databases!(
+shop_tests::on_both_databases!(
     a_retried_write_replays_its_first_answer,
     the_same_key_with_another_request_is_422,
     malformed_keys_are_400_and_do_nothing,
@@ -402,6 +369,7 @@ async fn a_crash_after_the_claim_blocks_the_key_until_its_lease_runs_out(databas
 // ---------------------------------------------------------------- PostgreSQL only
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(not(postgres_tests), ignore = "needs SHOP_TEST_POSTGRES_URL")]
 async fn a_key_used_on_one_instance_replays_on_another() {
     let Some(database) = TestDatabase::postgres().await else {
         return;
@@ -426,6 +394,7 @@ async fn a_key_used_on_one_instance_replays_on_another() {
 /// statement timeout is 1 s), the cart is unchanged after the lock is
 /// released, and product pages, which never touch `carts`, answer meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(not(postgres_tests), ignore = "needs SHOP_TEST_POSTGRES_URL")]
 async fn a_write_stuck_behind_a_lock_answers_503_and_never_lands() {
     let Some(mut database) = TestDatabase::postgres().await else {
         return;
@@ -472,6 +441,7 @@ async fn a_write_stuck_behind_a_lock_answers_503_and_never_lands() {
 /// Every pooled connection killed while idle (a database restart, as the
 /// pool sees it): the next requests get fresh connections, and none fails.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(not(postgres_tests), ignore = "needs SHOP_TEST_POSTGRES_URL")]
 async fn connections_killed_while_idle_cost_no_request() {
     let Some(database) = TestDatabase::postgres().await else {
         return;
@@ -505,6 +475,7 @@ async fn connections_killed_while_idle_cost_no_request() {
 /// A client that gives up mid-request is counted, and its request leaves
 /// nothing behind.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(not(postgres_tests), ignore = "needs SHOP_TEST_POSTGRES_URL")]
 async fn a_client_that_goes_away_is_counted() {
     let Some(database) = TestDatabase::postgres().await else {
         return;
@@ -534,6 +505,7 @@ async fn a_client_that_goes_away_is_counted() {
 /// nothing, and its key is free at once: the retry runs, it does not wait
 /// for the claim's lease.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(not(postgres_tests), ignore = "needs SHOP_TEST_POSTGRES_URL")]
 async fn an_abandoned_keyed_request_frees_its_key() {
     let Some(database) = TestDatabase::postgres().await else {
         return;

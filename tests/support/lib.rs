@@ -4,7 +4,10 @@
 //!
 //! PostgreSQL tests use `SHOP_TEST_POSTGRES_URL` (an account that may create
 //! databases, e.g. `postgres://postgres@127.0.0.1:5432/postgres`). Without it
-//! they are skipped with a notice, except under CI (`CI` set), where they fail.
+//! they are compiled as ignored tests (`build.rs`), so the summary counts them
+//! as ignored, except under CI (`CI` set), where they run and fail.
+//! Each PostgreSQL test carries
+//! `#[cfg_attr(not(postgres_tests), ignore = "needs SHOP_TEST_POSTGRES_URL")]`.
 
 mod proxy;
 
@@ -221,6 +224,16 @@ impl Drop for TestApp {
     }
 }
 
+/// A new SQLite file (`Some`, to stand beside [`postgres_database`]).
+pub async fn sqlite_database() -> Option<TestDatabase> {
+    Some(TestDatabase::sqlite())
+}
+
+/// A new PostgreSQL database, as [`TestDatabase::postgres`].
+pub async fn postgres_database() -> Option<TestDatabase> {
+    TestDatabase::postgres().await
+}
+
 /// The service on a new SQLite file, with the file.
 pub async fn served_on_sqlite() -> Option<(TestApp, TestDatabase)> {
     let database = TestDatabase::sqlite();
@@ -239,16 +252,31 @@ pub async fn served_on_postgres() -> Option<(TestApp, TestDatabase)> {
 #[macro_export]
 macro_rules! on_both_databases_served {
     ($($case:ident),* $(,)?) => {
-        $crate::on_both_databases_served!(@on sqlite served_on_sqlite: $($case),*);
-        $crate::on_both_databases_served!(@on postgres served_on_postgres: $($case),*);
+        $crate::on_both_databases!(@on sqlite served_on_sqlite, ignored if any(): $($case),*; |(app, _database)| &app);
+        $crate::on_both_databases!(
+            @on postgres served_on_postgres, ignored if not(postgres_tests): $($case),*; |(app, _database)| &app
+        );
     };
-    (@on $backend:ident $serve:ident: $($case:ident),*) => {
+}
+
+/// For each `case(database: TestDatabase)`, one test on a new SQLite file
+/// (`sqlite::case`) and one on a new PostgreSQL database (`postgres::case`).
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($case:ident),* $(,)?) => {
+        $crate::on_both_databases!(@on sqlite sqlite_database, ignored if any(): $($case),*; |database| database);
+        $crate::on_both_databases!(
+            @on postgres postgres_database, ignored if not(postgres_tests): $($case),*; |database| database
+        );
+    };
+    (@on $backend:ident $open:ident, ignored if $ignored:meta: $($case:ident),*; |$opened:pat_param| $argument:expr) => {
         mod $backend {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr($ignored, ignore = "needs SHOP_TEST_POSTGRES_URL")]
                 async fn $case() {
-                    if let Some((app, _database)) = $crate::$serve().await {
-                        super::$case(&app).await;
+                    if let Some($opened) = $crate::$open().await {
+                        super::$case($argument).await;
                     }
                 }
             )*

@@ -64,6 +64,9 @@ pub enum Command {
     Openapi,
     /// Print the GraphQL schema in SDL (what GET /graphql/schema.graphql serves) and exit.
     GraphqlSchema,
+    /// Exit 0 if this instance's GET /health/ready answers 200 within 2 s, else 1
+    /// (for a container's HEALTHCHECK: the image has no curl).
+    Healthcheck,
     /// Maintain carts.
     Carts {
         /// What to do.
@@ -130,6 +133,7 @@ pub async fn run(cli: Cli, mut settings: Settings) -> Result<(), StartError> {
             output(&format!("{document}\n"))
         }
         Command::GraphqlSchema => output(&crate::graphql::sdl()),
+        Command::Healthcheck => healthcheck(&settings).await,
         Command::Migrate { action } => {
             settings.database.auto_migrate = false;
             // One connection: `fresh` turns SQLite's foreign keys off with a PRAGMA,
@@ -148,6 +152,39 @@ pub async fn run(cli: Cli, mut settings: Settings) -> Result<(), StartError> {
             };
             result.map_err(StartError::Migration)
         }
+    }
+}
+
+/// Asks the instance these settings describe for `/health/ready` over one
+/// HTTP/1 connection; a wildcard host (`0.0.0.0`) is asked on loopback.
+async fn healthcheck(settings: &Settings) -> Result<(), StartError> {
+    use http_body_util::Empty;
+    use hyper_util::rt::TokioIo;
+
+    let host = match settings.server.host {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    let address = std::net::SocketAddr::new(host, settings.server.port);
+    let ask = async {
+        let stream = tokio::net::TcpStream::connect(address).await.map_err(|e| e.to_string())?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+        tokio::spawn(connection);
+        let request = axum::http::Request::get("/health/ready")
+            .header(axum::http::header::HOST, address.to_string())
+            .body(Empty::<axum::body::Bytes>::new())
+            .map_err(|e| e.to_string())?;
+        let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
+        Ok::<_, String>(response.status())
+    };
+    let unhealthy = |why: String| StartError::Failed(format!("http://{address}/health/ready: {why}"));
+    match tokio::time::timeout(std::time::Duration::from_secs(2), ask).await {
+        Ok(Ok(status)) if status.is_success() => output(&format!("http://{address}/health/ready: {status}\n")),
+        Ok(Ok(status)) => Err(unhealthy(status.to_string())),
+        Ok(Err(why)) => Err(unhealthy(why)),
+        Err(_) => Err(unhealthy("no answer within 2 s".into())),
     }
 }
 

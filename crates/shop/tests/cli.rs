@@ -44,7 +44,7 @@ fn help_explains_every_subcommand_and_the_exit_codes() {
     let output = run(shop(dir.path()).arg("--help"));
     assert!(output.status.success());
     let help = stdout(&output);
-    for word in ["serve", "migrate", "seed", "openapi", "graphql-schema", "Exit codes"] {
+    for word in ["serve", "migrate", "seed", "openapi", "graphql-schema", "healthcheck", "Exit codes"] {
         assert!(help.contains(word), "--help mentions {word}:\n{help}");
     }
     // The long help carries every setting with its default, as the README says.
@@ -189,6 +189,31 @@ fn the_platform_port_is_honoured() {
     terminate(&child);
     assert!(child.wait().expect("stops").success());
     assert_eq!(address, format!("127.0.0.1:{free}"));
+}
+
+#[test]
+fn healthcheck_exits_0_while_the_instance_is_ready_and_1_once_it_is_gone() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let free = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("bound").port();
+    // Bound on every interface, as in a container: the check asks loopback.
+    let on_this_instance = |command: &mut Command| {
+        command.env("PORT", free.to_string()).env("SHOP__SERVER__HOST", "0.0.0.0");
+    };
+    let mut command = shop(dir.path());
+    on_this_instance(command.arg("serve"));
+    let (mut child, _) = start(command);
+
+    let mut check = shop(dir.path());
+    on_this_instance(check.arg("healthcheck"));
+    let healthy = run(&mut check);
+    assert!(healthy.status.success(), "{healthy:?}");
+    assert_eq!(stdout(&healthy), format!("http://127.0.0.1:{free}/health/ready: 200 OK\n"));
+
+    terminate(&child);
+    assert!(child.wait().expect("stops").success());
+    let gone = run(&mut check);
+    assert_eq!(gone.status.code(), Some(1), "{gone:?}");
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("/health/ready"), "{gone:?}");
 }
 
 /// Starts `shop serve` on a free port; returns the process and its address.
