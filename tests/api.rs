@@ -2,7 +2,7 @@
 //! database (a SQLite file; PostgreSQL too when configured), checking every
 //! endpoint and every error row of API.md.
 
-use reqwest::header::{CONTENT_TYPE, ETAG, IF_MATCH, LOCATION};
+use reqwest::header::{CONTENT_TYPE, ETAG, IF_MATCH, IF_NONE_MATCH, LINK, LOCATION};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use shop::container::InMemoryStorage;
@@ -18,7 +18,9 @@ shop_tests::on_both_databases_served!(
     malformed_ids_and_unknown_products,
     listing_pages_with_cursors_and_search,
     listing_rejects_bad_parameters,
+    product_pages_link_to_the_next,
     patching_a_product,
+    products_answer_conditional_reads,
     deleting_a_product_removes_it_from_carts,
     a_whole_cart_flow,
     creating_carts,
@@ -213,6 +215,70 @@ async fn listing_pages_with_cursors_and_search(app: &TestApp) {
     let found = json_of(send(app, Method::GET, "/api/v1/products?q=tEa&limit=100", None).await).await;
     let names: Vec<_> = found["items"].as_array().expect("items").iter().map(|p| p["name"].clone()).collect();
     assert_eq!(names, vec![json!("Green tea"), json!("Black TEA"), json!("Teapot"), json!("Late tea")]);
+}
+
+async fn product_pages_link_to_the_next(app: &TestApp) {
+    for name in ["Green tea", "Black tea", "Tea & cake", "Coffee"] {
+        create_product(app, name, 100).await;
+    }
+    // Following `Link` sees the same pages as following `next_cursor`, search and page size kept.
+    let mut path = "/api/v1/products?limit=2&q=TEA".to_owned();
+    let mut names = Vec::new();
+    loop {
+        let response = send(app, Method::GET, &path, None).await;
+        let link = response.headers().get(LINK).map(|v| v.to_str().expect("ascii").to_owned());
+        let page = json_of(response).await;
+        names.extend(page["items"].as_array().expect("items").iter().map(|p| p["name"].clone()));
+        match (page["next_cursor"].as_str(), link) {
+            (Some(cursor), Some(link)) => {
+                assert_eq!(link, format!("</api/v1/products?limit=2&q=TEA&cursor={cursor}>; rel=\"next\""));
+                path = link.trim_start_matches('<').split_once('>').expect("<uri>").0.to_owned();
+            }
+            (None, None) => break,
+            (cursor, link) => panic!("next_cursor {cursor:?} and Link {link:?} disagree"),
+        }
+    }
+    assert_eq!(names, [json!("Green tea"), json!("Black tea"), json!("Tea & cake")]);
+    // Text that needs escaping in a URL comes back escaped.
+    let response = send(app, Method::GET, "/api/v1/products?limit=1&q=%26", None).await;
+    assert!(response.headers().get(LINK).is_none());
+    create_product(app, "Milk & honey", 100).await;
+    let response = send(app, Method::GET, "/api/v1/products?limit=1&q=%26", None).await;
+    let link = response.headers()[LINK].to_str().expect("ascii").to_owned();
+    assert!(link.starts_with("</api/v1/products?limit=1&q=%26&cursor="), "{link}");
+}
+
+async fn products_answer_conditional_reads(app: &TestApp) {
+    let response = send(app, Method::POST, "/api/v1/products", Some(json!({"name": "Tea", "price": 450}))).await;
+    let created_tag = response.headers()[ETAG].to_str().expect("ascii").to_owned();
+    let path = response.headers()[LOCATION].to_str().expect("ascii").to_owned();
+    let get = |condition: Option<&str>| {
+        let mut request = app.client.get(app.url(&path));
+        if let Some(condition) = condition {
+            request = request.header(IF_NONE_MATCH, condition);
+        }
+        request.send()
+    };
+    let response = get(None).await.expect("answered");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[ETAG], created_tag.as_str(), "the same body, the same tag");
+    for condition in [created_tag.clone(), format!("W/{created_tag}"), format!("\"x\", {created_tag}"), "*".into()] {
+        let response = get(Some(&condition)).await.expect("answered");
+        assert_eq!(response.status(), StatusCode::NOT_MODIFIED, "{condition}");
+        assert_eq!(response.headers()[ETAG], created_tag.as_str());
+        assert_eq!(response.bytes().await.expect("body").len(), 0);
+    }
+    assert_eq!(get(Some("\"other\"")).await.expect("answered").status(), StatusCode::OK);
+    problem(get(Some("other")).await.expect("answered"), StatusCode::BAD_REQUEST, "malformed-request").await;
+
+    // A change gives a new tag; the old one no longer matches.
+    let response = send(app, Method::PATCH, &path, Some(json!({"price": 500}))).await;
+    let patched_tag = response.headers()[ETAG].to_str().expect("ascii").to_owned();
+    assert_ne!(patched_tag, created_tag);
+    let response = get(Some(&created_tag)).await.expect("answered");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[ETAG], patched_tag.as_str());
+    assert_eq!(json_of(response).await["price"], 500);
 }
 
 async fn listing_rejects_bad_parameters(app: &TestApp) {

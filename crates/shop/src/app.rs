@@ -107,9 +107,13 @@ impl Server {
     /// Over the SeaORM storage on these pools, which are closed when it stops.
     pub async fn with_pools(
         settings: Settings,
-        connection: DatabaseConnection,
-        writer: Option<DatabaseConnection>,
+        mut connection: DatabaseConnection,
+        mut writer: Option<DatabaseConnection>,
     ) -> Result<Self, StartError> {
+        crate::telemetry::trace_statements(&mut connection);
+        if let Some(writer) = &mut writer {
+            crate::telemetry::trace_statements(writer);
+        }
         let pools = [Some(connection.clone()), writer.clone()].into_iter().flatten().collect();
         Self::bind(settings, Arc::new(SeaOrmStorage::over(connection, writer).build()), pools).await
     }

@@ -22,10 +22,19 @@ async fn main() -> ExitCode {
         }
     };
     let format = settings.log.format;
-    if let Some(warning) = shop::telemetry::init(format) {
+    let telemetry = match shop::telemetry::init(format, settings.telemetry.otlp_endpoint()) {
+        Ok(telemetry) => telemetry,
+        Err(err) => {
+            eprintln!("shop: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(warning) = &telemetry.warning {
         tracing::warn!("{warning}");
     }
-    match run(cli, settings).await {
+    let outcome = run(cli, settings).await;
+    telemetry.shutdown();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // Once: as a log line where logs are collected (JSON), else as one line for a person.

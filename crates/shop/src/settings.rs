@@ -44,6 +44,8 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     /// `[graphql]`
     pub graphql: GraphQlSettings,
+    /// `[telemetry]`
+    pub telemetry: TelemetrySettings,
     /// The profile these settings were loaded for (`SHOP_ENV`).
     #[serde(skip)]
     pub profile: String,
@@ -71,6 +73,10 @@ pub struct ServerSettings {
     /// names the client; from any other peer, the peer is the client.
     #[serde(deserialize_with = "networks")]
     pub trusted_proxies: Vec<IpNet>,
+    /// Origins (`https://app.example`) whose browser pages may call the API
+    /// (CORS); `*` for any; empty, the default, for none.
+    #[serde(deserialize_with = "origins")]
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Default for ServerSettings {
@@ -84,6 +90,7 @@ impl Default for ServerSettings {
             keep_alive_timeout_secs: 60,
             max_connections: 10_000,
             trusted_proxies: Vec::new(),
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
@@ -161,6 +168,25 @@ fn networks<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<IpNet>, D:
         .collect()
 }
 
+/// `*`, or origins as browsers send them: `scheme://host[:port]`, nothing after.
+fn origins<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    Vec::<String>::deserialize(deserializer)?
+        .into_iter()
+        .map(|text| {
+            let text = text.trim().to_owned();
+            let uri = text.parse::<axum::http::Uri>().ok();
+            let origin = uri.as_ref().and_then(|uri| Some((uri.scheme_str()?, uri.authority()?)));
+            match origin {
+                _ if text == "*" => Ok(text),
+                Some((scheme @ ("http" | "https"), authority)) if text == format!("{scheme}://{authority}") => Ok(text),
+                _ => Err(D::Error::custom(format!(
+                    "`{text}` is not an origin such as https://app.example (no path, no trailing slash) or *"
+                ))),
+            }
+        })
+        .collect()
+}
+
 /// Settings are parsed into the domain's own types once, here; a value the
 /// domain refuses stops the start with the domain's reason.
 fn currency<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Currency, D::Error> {
@@ -216,6 +242,37 @@ pub struct GraphQlSettings {
 pub struct LogSettings {
     /// Output format.
     pub format: LogFormat,
+}
+
+/// `[telemetry]`: OpenTelemetry traces, off unless an endpoint is set.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// Base URL of an OTLP/HTTP collector (`http://127.0.0.1:4318`); traces
+    /// go to its `/v1/traces`. Empty: no traces.
+    #[serde(deserialize_with = "collector")]
+    pub otlp_endpoint: String,
+}
+
+impl TelemetrySettings {
+    /// Where traces go, if anywhere.
+    pub fn otlp_endpoint(&self) -> Option<&str> {
+        (!self.otlp_endpoint.is_empty()).then_some(self.otlp_endpoint.as_str())
+    }
+}
+
+/// Empty, or an `http://` URL (`https://` needs TLS, which the exporter is built without).
+fn collector<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let text = String::deserialize(deserializer)?.trim().trim_end_matches('/').to_owned();
+    let uri = text.parse::<axum::http::Uri>().ok();
+    match uri.as_ref().map(|uri| (uri.scheme_str(), uri.authority())) {
+        _ if text.is_empty() => Ok(text),
+        Some((Some("http"), Some(_))) => Ok(text),
+        _ => Err(D::Error::custom(format!(
+            "`{text}` is not an OTLP/HTTP collector URL such as http://127.0.0.1:4318 (plain http: run an \
+             OpenTelemetry Collector beside the service for TLS)"
+        ))),
+    }
 }
 
 /// `[auth]`
@@ -352,6 +409,7 @@ impl Settings {
                     .try_parsing(true)
                     .list_separator(",")
                     .with_list_parse_key("server.trusted_proxies")
+                    .with_list_parse_key("server.cors_allowed_origins")
                     .source(Some(vars.clone())),
             )
             .build()?
@@ -553,6 +611,18 @@ mod tests {
         assert_eq!(settings.server.trusted_proxies, expected);
         let message = load(&[("SHOP__SERVER__TRUSTED_PROXIES", "10.0.0.0/8,proxy.local")]).err().map(|e| e.to_string());
         assert!(message.is_some_and(|m| m.contains("server.trusted_proxies") && m.contains("proxy.local")));
+    }
+
+    #[test]
+    fn cors_origins_are_origins_as_browsers_send_them() {
+        let origins = "https://app.example, http://localhost:3000";
+        let settings = load(&[("SHOP__SERVER__CORS_ALLOWED_ORIGINS", origins)]).expect("valid");
+        assert_eq!(settings.server.cors_allowed_origins, ["https://app.example", "http://localhost:3000"]);
+        assert!(load(&[]).expect("valid").server.cors_allowed_origins.is_empty());
+        for bad in ["https://app.example/", "app.example", "ftp://app.example", "https://app.example/shop"] {
+            let message = load(&[("SHOP__SERVER__CORS_ALLOWED_ORIGINS", bad)]).err().map(|e| e.to_string());
+            assert!(message.is_some_and(|m| m.contains("server.cors_allowed_origins")), "{bad}");
+        }
     }
 
     #[test]

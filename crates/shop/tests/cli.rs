@@ -462,3 +462,70 @@ fn running_out_of_descriptors_does_not_stop_the_open_connections() {
     terminate(&child);
     child.wait().expect("exits");
 }
+
+/// An OTLP/HTTP collector on a free port: the spans it receives, decoded.
+fn collector() -> (String, std::sync::Arc<std::sync::Mutex<Vec<opentelemetry_proto::tonic::trace::v1::Span>>>) {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use prost::Message;
+    let spans = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let received = spans.clone();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let address = listener.local_addr().expect("bound");
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async move {
+            listener.set_nonblocking(true).expect("non-blocking");
+            let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
+            let export = axum::routing::post(move |body: axum::body::Bytes| async move {
+                let request = ExportTraceServiceRequest::decode(body).expect("an OTLP trace export");
+                let mut spans = received.lock().expect("not poisoned");
+                for resource in request.resource_spans {
+                    spans.extend(resource.scope_spans.into_iter().flat_map(|scope| scope.spans));
+                }
+                ([(axum::http::header::CONTENT_TYPE, "application/x-protobuf")], Vec::new())
+            });
+            axum::serve(listener, axum::Router::new().route("/v1/traces", export)).await.expect("collector runs");
+        });
+    });
+    (format!("http://{address}"), spans)
+}
+
+#[test]
+fn traces_continue_the_callers_trace_and_show_each_statement() {
+    let (endpoint, spans) = collector();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut command = shop(dir.path());
+    command.env("SHOP__TELEMETRY__OTLP_ENDPOINT", &endpoint).arg("serve");
+    let (mut child, address) = start(command);
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let caller_span = "00f067aa0ba902b7";
+    let mut stream = TcpStream::connect(&address).expect("connect");
+    let head = format!(
+        "GET /api/v1/products?q=tea HTTP/1.1\r\nHost: x\r\ntraceparent: 00-{trace_id}-{caller_span}-01\r\n\
+         Connection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("answer");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    terminate(&child); // the exporter sends what it holds at exit
+    assert!(child.wait().expect("stops").success());
+
+    let spans = spans.lock().expect("not poisoned");
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let in_trace: Vec<_> = spans.iter().filter(|span| hex(&span.trace_id) == trace_id).collect();
+    let request =
+        in_trace.iter().find(|span| span.name == "request").expect("the request's span, in the caller's trace");
+    assert_eq!(hex(&request.parent_span_id), caller_span, "under the caller's span");
+    let attribute = |span: &opentelemetry_proto::tonic::trace::v1::Span, key: &str| {
+        span.attributes.iter().find(|kv| kv.key == key).and_then(|kv| kv.value.clone()).map(|v| format!("{v:?}"))
+    };
+    let statement = in_trace
+        .iter()
+        .find(|span| span.name == "SELECT" && span.parent_span_id == request.span_id)
+        .expect("the page's SELECT, under the request");
+    assert!(attribute(statement, "db.system.name").is_some_and(|v| v.contains("sqlite")));
+    assert!(attribute(statement, "db.query.text").is_some_and(|v| v.contains("products")), "{statement:?}");
+    assert!(statement.start_time_unix_nano >= request.start_time_unix_nano);
+    assert!(statement.end_time_unix_nano <= request.end_time_unix_nano);
+}

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Request};
-use axum::http::header::IF_MATCH;
+use axum::http::header::{IF_MATCH, IF_NONE_MATCH};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
@@ -104,7 +104,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         for tag in tags {
             match tag {
                 EntityTag::Strong(opaque) => versions.extend(version_tag(opaque)),
-                EntityTag::Weak => {}                      // compared strongly: never matches
+                EntityTag::Weak(_) => {}                   // compared strongly: never matches
                 EntityTag::Any => return Err(malformed()), // `*` stands alone
             }
         }
@@ -112,15 +112,68 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     }
 }
 
-/// One element of an `If-Match` list.
+/// `If-None-Match` (RFC 9110): every field together is one list of entity
+/// tags, compared weakly (`W/"x"` matches `"x"`); `*` matches any current
+/// representation. No header: nothing matches.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IfNoneMatch {
+    any: bool,
+    opaque: Vec<String>,
+}
+
+/// Documents the `If-None-Match` header of conditional reads.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // documentation only; `IfNoneMatch` parses the header
+pub struct IfNoneMatchHeader {
+    /// Answer `304 Not Modified` without a body if the current `ETag` is one of these (`*`: any).
+    #[param(
+        rename = "If-None-Match",
+        nullable = false,
+        pattern = r#"^(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)$"#,
+        example = "\"kPYUdtQ1fHbq4GWN\""
+    )]
+    if_none_match: Option<String>,
+}
+
+impl IfNoneMatch {
+    /// Whether `etag` (as sent in `ETag`, quoted) is one the client has.
+    pub fn matches(&self, etag: &str) -> bool {
+        self.any
+            || etag
+                .strip_prefix('"')
+                .and_then(|t| t.strip_suffix('"'))
+                .is_some_and(|t| self.opaque.iter().any(|o| o == t))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for IfNoneMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let malformed = || ApiError::Malformed("If-None-Match must be \"*\" or a list of entity tags".to_owned());
+        let mut condition = Self::default();
+        for field in parts.headers.get_all(IF_NONE_MATCH) {
+            for tag in entity_tags(field.to_str().map_err(|_| malformed())?).ok_or_else(malformed)? {
+                match tag {
+                    EntityTag::Any => condition.any = true,
+                    EntityTag::Weak(opaque) | EntityTag::Strong(opaque) => condition.opaque.push(opaque.to_owned()),
+                }
+            }
+        }
+        Ok(condition)
+    }
+}
+
+/// One element of an `If-Match` or `If-None-Match` list.
 #[derive(Debug, PartialEq, Eq)]
 enum EntityTag<'a> {
     Any,
-    Weak,
+    Weak(&'a str),
     Strong(&'a str),
 }
 
-/// The entity tags of one `If-Match` field (`*`, or `"a", W/"b", …`);
+/// The entity tags of one `If-Match` or `If-None-Match` field (`*`, or `"a", W/"b", …`);
 /// `None` if it is not such a list.
 fn entity_tags(field: &str) -> Option<Vec<EntityTag<'_>>> {
     let mut tags = Vec::new();
@@ -133,7 +186,8 @@ fn entity_tags(field: &str) -> Option<Vec<EntityTag<'_>>> {
             let (weak, quoted) = rest.strip_prefix("W/").map_or((false, rest), |after| (true, after));
             let opaque_and_rest = quoted.strip_prefix('"')?;
             let end = opaque_and_rest.find('"')?;
-            tags.push(if weak { EntityTag::Weak } else { EntityTag::Strong(&opaque_and_rest[..end]) });
+            let opaque = &opaque_and_rest[..end];
+            tags.push(if weak { EntityTag::Weak(opaque) } else { EntityTag::Strong(opaque) });
             rest = &opaque_and_rest[end + 1..];
         }
         rest = rest.trim_start();
@@ -161,7 +215,7 @@ mod tests {
         assert_eq!(entity_tags(r#""3""#), Some(vec![EntityTag::Strong("3")]));
         assert_eq!(
             entity_tags(r#" "3" , W/"4",*, "a,b""#),
-            Some(vec![EntityTag::Strong("3"), EntityTag::Weak, EntityTag::Any, EntityTag::Strong("a,b")])
+            Some(vec![EntityTag::Strong("3"), EntityTag::Weak("4"), EntityTag::Any, EntityTag::Strong("a,b")])
         );
         for bad in ["3", r#""3"x"#, r#""3"#, r#""3" "4""#, "W/3"] {
             assert_eq!(entity_tags(bad), None, "{bad}");

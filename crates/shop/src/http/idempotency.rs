@@ -232,6 +232,21 @@ impl Rendered {
         Self { status: status.as_u16(), location, etag, body }
     }
 
+    /// With an `ETag` that is a digest of the body: it changes exactly when
+    /// what the client sees changes (products, which have no version).
+    pub fn tagged_by_content(mut self) -> Self {
+        use base64::Engine;
+        let digest = Sha256::digest(self.body.as_bytes());
+        let tag = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..12]);
+        self.etag = Some(format!("\"{tag}\""));
+        self
+    }
+
+    /// The `ETag` it carries, if any.
+    pub fn etag(&self) -> Option<&str> {
+        self.etag.as_deref()
+    }
+
     /// The answer a key keeps.
     pub fn answer(&self) -> Answer {
         Answer(serde_json::to_vec(self).unwrap_or_default())

@@ -1,7 +1,8 @@
 //! `/api/v1/products`: the catalog.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -15,7 +16,7 @@ use shop_domain::{
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery, IfNoneMatch, IfNoneMatchHeader};
 use super::idempotency::{IdempotencyKeyHeader, KeyClaim, Rendered};
 use super::input::{Errors, Field, integer, string};
 use super::openapi::{
@@ -145,6 +146,7 @@ type Config = Inject<AppModule, dyn AppSettings>;
         (status = 201, description = "Created (or, with a key sent before, the first answer again)", body = ProductBody,
             headers(
                 ("Location" = String, description = "The new product's URL"),
+                ("ETag" = String, description = "The product's entity tag, for `If-None-Match`"),
                 ("Idempotent-Replayed" = String, description = "`true` when this is the kept answer of an earlier request with the same key"),
             ),
             links(
@@ -171,6 +173,7 @@ pub async fn create(
     let reply = |product: &Product| {
         let location = format!("/api/v1/products/{}", product.id.0);
         Rendered::json(StatusCode::CREATED, &ProductBody::new(product.clone(), currency), Some(location), None)
+            .tagged_by_content()
     };
     let answer = |product: &Product| reply(product).answer();
     let product = products.create(new, claim.once(&answer)).await?;
@@ -183,9 +186,12 @@ pub async fn create(
     path = "/api/v1/products/{product_id}",
     operation_id = "get_product",
     tag = "products",
-    params(("product_id" = Uuid, Path, description = "The product's id")),
+    params(("product_id" = Uuid, Path, description = "The product's id"), IfNoneMatchHeader),
     responses(
-        (status = 200, description = "The product", body = ProductBody),
+        (status = 200, description = "The product", body = ProductBody,
+            headers(("ETag" = String, description = "The product's entity tag: a digest of this body"))),
+        (status = 304, description = "Not modified: the `ETag` is one `If-None-Match` named; no body",
+            headers(("ETag" = String, description = "The product's entity tag"))),
         (status = 400, response = MalformedRequest),
         (status = 404, response = NotFound),
     )
@@ -194,9 +200,15 @@ pub async fn get(
     products: Products,
     config: Config,
     ApiPath(id): ApiPath<Uuid>,
-) -> Result<Json<ProductBody>, ApiError> {
+    if_none_match: IfNoneMatch,
+) -> Result<Response, ApiError> {
     let product = products.get(ProductId(id)).await?;
-    Ok(Json(ProductBody::new(product, config.currency())))
+    let rendered =
+        Rendered::json(StatusCode::OK, &ProductBody::new(product, config.currency()), None, None).tagged_by_content();
+    match rendered.etag().filter(|etag| if_none_match.matches(etag)).map(HeaderValue::from_str) {
+        Some(Ok(etag)) => Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response()),
+        _ => Ok(rendered.into_response()),
+    }
 }
 
 /// Query parameters of the listing.
@@ -221,7 +233,8 @@ pub struct ListParams {
     tag = "products",
     params(ListParams),
     responses(
-        (status = 200, description = "One page; follow `next_cursor` for the next", body = ProductPageBody),
+        (status = 200, description = "One page; follow `next_cursor` for the next", body = ProductPageBody,
+            headers(("Link" = String, description = "`<…>; rel=\"next\"`: the next page's URL, when there is one"))),
         (status = 400, response = MalformedRequest),
     )
 )]
@@ -229,23 +242,38 @@ pub async fn list(
     products: Products,
     config: Config,
     ApiQuery(params): ApiQuery<ListParams>,
-) -> Result<Json<ProductPageBody>, ApiError> {
+) -> Result<Response, ApiError> {
     let limit = params.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
         return Err(ApiError::Malformed("limit must be an integer between 1 and 100".to_owned()));
     }
     let after = params.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()?;
-    let name_contains = params
-        .q
-        .filter(|q| !q.is_empty())
-        .map(|q| SearchText::new(&q))
-        .transpose()
-        .map_err(|err| ApiError::Malformed(err.to_string()))?;
+    let q = params.q.filter(|q| !q.is_empty());
+    let name_contains =
+        q.as_deref().map(SearchText::new).transpose().map_err(|err| ApiError::Malformed(err.to_string()))?;
     let page = products.list(ListProducts { after, name_contains, limit }).await?;
-    Ok(Json(ProductPageBody {
+    let next_cursor = page.next.map(encode_cursor);
+    let link = next_cursor.as_deref().map(|cursor| next_page_link(limit, q.as_deref(), cursor));
+    let body = Json(ProductPageBody {
         items: page.items.into_iter().map(|p| ProductBody::new(p, config.currency())).collect(),
-        next_cursor: page.next.map(encode_cursor),
-    }))
+        next_cursor,
+    });
+    Ok(match link.map(|link| HeaderValue::from_str(&link)) {
+        Some(Ok(link)) => ([(header::LINK, link)], body).into_response(),
+        _ => body.into_response(),
+    })
+}
+
+/// `Link: </api/v1/products?…&cursor=…>; rel="next"` (RFC 8288): the same
+/// query with the next page's cursor.
+fn next_page_link(limit: u32, q: Option<&str>, cursor: &str) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("limit", &limit.to_string());
+    if let Some(q) = q {
+        query.append_pair("q", q);
+    }
+    query.append_pair("cursor", cursor);
+    format!("</api/v1/products?{}>; rel=\"next\"", query.finish())
 }
 
 /// Change some fields of a product.
@@ -258,7 +286,8 @@ pub async fn list(
     request_body(content = ProductPatchRequest, content_type = "application/json"),
     security((), ("admin_token" = [])),
     responses(
-        (status = 200, description = "The product as changed", body = ProductBody),
+        (status = 200, description = "The product as changed", body = ProductBody,
+            headers(("ETag" = String, description = "The product's entity tag"))),
         (status = 400, response = MalformedRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -272,9 +301,9 @@ pub async fn update(
     config: Config,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<ProductPatchRequest>,
-) -> Result<Json<ProductBody>, ApiError> {
+) -> Result<Rendered, ApiError> {
     let product = products.update(ProductId(id), body?.validate()?).await?;
-    Ok(Json(ProductBody::new(product, config.currency())))
+    Ok(Rendered::json(StatusCode::OK, &ProductBody::new(product, config.currency()), None, None).tagged_by_content())
 }
 
 /// Delete a product; it leaves every cart that held it.
