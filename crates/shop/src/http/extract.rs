@@ -75,7 +75,7 @@ pub struct IfMatchHeader {
     #[param(
         rename = "If-Match",
         nullable = false,
-        pattern = r#"^(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)$"#,
+        pattern = r#"^(\*|(W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)$"#,
         example = "\"3\""
     )]
     if_match: Option<String>,
@@ -130,7 +130,7 @@ pub struct IfNoneMatchHeader {
     #[param(
         rename = "If-None-Match",
         nullable = false,
-        pattern = r#"^(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)$"#,
+        pattern = r#"^(\*|(W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)$"#,
         example = "\"kPYUdtQ1fHbq4GWN\""
     )]
     if_none_match: Option<String>,
@@ -153,13 +153,21 @@ impl<S: Send + Sync> FromRequestParts<S> for IfNoneMatch {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let malformed = || ApiError::Malformed("If-None-Match must be \"*\" or a list of entity tags".to_owned());
         let mut condition = Self::default();
-        for field in parts.headers.get_all(IF_NONE_MATCH) {
+        let mut fields = parts.headers.get_all(IF_NONE_MATCH).iter().peekable();
+        if fields.peek().is_none() {
+            return Ok(condition);
+        }
+        for field in fields {
             for tag in entity_tags(field.to_str().map_err(|_| malformed())?).ok_or_else(malformed)? {
                 match tag {
                     EntityTag::Any => condition.any = true,
                     EntityTag::Weak(opaque) | EntityTag::Strong(opaque) => condition.opaque.push(opaque.to_owned()),
                 }
             }
+        }
+        // `If-None-Match:` with nothing in it: a client's bug, as for If-Match.
+        if !condition.any && condition.opaque.is_empty() {
+            return Err(malformed());
         }
         Ok(condition)
     }

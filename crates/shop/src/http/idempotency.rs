@@ -156,6 +156,9 @@ pub fn key(headers: &HeaderMap) -> Result<IdempotencyKey, ApiError> {
     };
     let text = value.to_str().map_err(|_| malformed())?;
     let text = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
+    if text.contains('"') {
+        return Err(malformed()); // a quote belongs around the key, not in it
+    }
     IdempotencyKey::new(text).map_err(|_| malformed())
 }
 
@@ -182,16 +185,11 @@ pub fn fingerprint_of(method: &Method, path: &str, body: &[u8]) -> Fingerprint {
 pub struct IdempotencyKeyHeader {
     /// Makes retrying this request safe: the first request with a key runs; the same request sent
     /// again with it within `idempotency.ttl` (24 h) changes nothing and gets the first answer again,
-    /// with `Idempotent-Replayed: true`. 16 to 255 visible ASCII characters (a random UUID is the usual
-    /// choice), bare or in double quotes. The same key with another request is a 422
+    /// with `Idempotent-Replayed: true`. 16 to 255 visible ASCII characters other than `"` (a new
+    /// random UUID per request is the usual choice), bare or in double quotes. The same key with another request is a 422
     /// (`idempotency-key-reused`); while its first request runs, a 409 with `Retry-After`. A request
     /// that fails keeps nothing.
-    #[param(
-        rename = "Idempotency-Key",
-        nullable = false,
-        pattern = r"^[!#-~]{16,255}$",
-        example = "3b1c6a0e-2f4d-4e8a-9a51-0c2d7e9f1b23"
-    )]
+    #[param(rename = "Idempotency-Key", nullable = false, pattern = r#"^("[!#-~]{16,255}"|[!#-~]{16,255})$"#)]
     idempotency_key: Option<String>,
 }
 
@@ -309,7 +307,9 @@ mod tests {
         let quoted = format!("\"{sixteen}\"");
         assert_eq!(key(&headers(&[&quoted])).map(|k| k.as_str().to_owned()).ok().as_deref(), Some(sixteen));
         assert!(key(&headers(&[&"k".repeat(255)])).is_ok());
-        for bad in ["0123456789abcde", &"k".repeat(256), "0123456789 abcdef", "\"0123456789abcde\"", ""] {
+        for bad in
+            ["0123456789abcde", &"k".repeat(256), "0123456789 abcdef", "\"0123456789abcde\"", "", "0123456789\"abcdef"]
+        {
             assert!(key(&headers(&[bad])).is_err(), "{bad:?}");
         }
         assert!(key(&headers(&[sixteen, sixteen])).is_err(), "two fields");
