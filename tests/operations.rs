@@ -333,6 +333,17 @@ async fn large_json_is_compressed_when_the_client_asks() {
     eprintln!("a page of 100 products: {} bytes, gzip {} bytes, br {} bytes", plain.len(), gzip.len(), br.len());
     assert!(gzip.len() * 4 < plain.len() && br.len() * 4 < plain.len());
 
+    // A client that excludes every coding (tower-http would answer 406 after
+    // the write ran) gets an uncompressed answer, and its write applied once.
+    for refusal in ["identity;q=0", "zstd, identity;q=0, *;Q=0.0"] {
+        let response = app.client.post(app.url("/api/v1/carts")).header("accept-encoding", refusal).send().await;
+        let response = response.expect("answered");
+        assert_eq!(response.status(), StatusCode::CREATED, "{refusal}");
+        assert!(response.headers().get("content-encoding").is_none());
+    }
+    let br_only = page(Some("gzip;q=0, br")).await.expect("answered");
+    assert_eq!(br_only.headers()["content-encoding"], "br");
+
     // Under 1 KiB it is not worth it.
     let small = app.client.get(app.url("/health/live")).header("accept-encoding", "gzip").send().await;
     assert!(small.expect("answered").headers().get("content-encoding").is_none());

@@ -16,10 +16,10 @@ use opentelemetry::{KeyValue, global};
 use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+use tracing_opentelemetry::{OpenTelemetryLayer, OpenTelemetrySpanExt as _};
+use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
-use tracing_subscriber::{EnvFilter, Layer as _};
 
 use crate::settings::LogFormat;
 
@@ -57,23 +57,36 @@ pub fn init(format: LogFormat, otlp_endpoint: Option<&str>) -> Result<Telemetry,
     let (filter, warning) = filter(std::env::var("RUST_LOG").ok().as_deref());
     // Logs go to stderr: stdout is for what commands print (`shop openapi`, `shop seed`).
     let stderr = std::io::stderr();
-    let logs = tracing_subscriber::fmt::layer()
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&stderr))
         .with_writer(std::io::stderr);
-    let logs = match format {
-        LogFormat::Pretty => logs.boxed(),
-        LogFormat::Json => logs.json().flatten_event(true).with_current_span(true).with_span_list(false).boxed(),
-    };
     let provider = otlp_endpoint.map(exporter).transpose()?;
-    let traces = provider.as_ref().map(|provider| tracing_opentelemetry::layer().with_tracer(provider.tracer(SERVICE)));
-    let installed = tracing_subscriber::registry().with(filter).with(logs).with(traces).try_init().is_ok();
+    // One concrete type per format, no boxed layer: every span enter and exit
+    // (dozens per request inside sqlx) passes through this stack.
+    let installed = match format {
+        LogFormat::Pretty => logs.finish().with(traces(provider.as_ref())).try_init(),
+        LogFormat::Json => {
+            let logs = logs.json().flatten_event(true).with_current_span(true).with_span_list(false);
+            logs.finish().with(traces(provider.as_ref())).try_init()
+        }
+    }
+    .is_ok();
     if installed && let Some(provider) = &provider {
         global::set_tracer_provider(provider.clone());
         global::set_text_map_propagator(TraceContextPropagator::new());
         EXPORTING.store(true, Ordering::Relaxed);
     }
     Ok(Telemetry { provider, warning })
+}
+
+/// The layer that hands spans to `provider`'s tracer, if there is one.
+fn traces<S>(provider: Option<&SdkTracerProvider>) -> Option<OpenTelemetryLayer<S, opentelemetry_sdk::trace::Tracer>>
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+{
+    provider.map(|provider| tracing_opentelemetry::layer().with_tracer(provider.tracer(SERVICE)))
 }
 
 /// Spans to `{endpoint}/v1/traces`, as OTLP protobuf over HTTP, in batches.

@@ -156,6 +156,7 @@ pub fn router(module: Arc<AppModule>, request_timeout: Duration) -> Router {
         .layer(
             ServiceBuilder::new()
                 .map_request(usable_request_id)
+                .map_request(disregard_excluded_codings)
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(SetResponseHeaderLayer::overriding(
@@ -177,6 +178,35 @@ pub fn router(module: Arc<AppModule>, request_timeout: Duration) -> Router {
                 .timeout(request_timeout),
         )
         .with_state(module)
+}
+
+/// tower-http's compression answers 406 to a request that excludes every
+/// coding it can send (`Accept-Encoding: identity;q=0`), but only once the
+/// handler has run: a write would be applied and reported as refused. The
+/// exclusions (`q=0`) are disregarded instead, as RFC 9110 (12.1) allows:
+/// such a request gets an answer in a coding it did not exclude, or none.
+fn disregard_excluded_codings(mut request: Request) -> Request {
+    let fields = request.headers().get_all(header::ACCEPT_ENCODING);
+    let Ok(value) = fields.iter().map(HeaderValue::to_str).collect::<Result<Vec<_>, _>>().map(|v| v.join(",")) else {
+        return request;
+    };
+    if !value.contains("q=0") && !value.contains("Q=0") {
+        return request;
+    }
+    let excluded = |coding: &&str| {
+        coding.split(';').skip(1).any(|parameter| {
+            let (name, q) = parameter.split_once('=').unwrap_or_default();
+            name.trim().eq_ignore_ascii_case("q") && q.trim().parse::<f32>() == Ok(0.0)
+        })
+    };
+    let kept: Vec<&str> = value.split(',').map(str::trim).filter(|coding| !excluded(coding)).collect();
+    let kept = HeaderValue::from_str(&kept.join(", ")).ok();
+    let headers = request.headers_mut();
+    headers.remove(header::ACCEPT_ENCODING);
+    if let Some(kept) = kept.filter(|kept| !kept.is_empty()) {
+        headers.insert(header::ACCEPT_ENCODING, kept);
+    }
+    request
 }
 
 /// gzip or brotli when the client asks (`Accept-Encoding`), for bodies over
