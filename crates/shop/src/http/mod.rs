@@ -186,6 +186,9 @@ pub fn router(module: Arc<AppModule>, request_timeout: Duration) -> Router {
 /// exclusions (`q=0`) are disregarded instead, as RFC 9110 (12.1) allows:
 /// such a request gets an answer in a coding it did not exclude, or none.
 fn disregard_excluded_codings(mut request: Request) -> Request {
+    if !request.headers().contains_key(header::ACCEPT_ENCODING) {
+        return request;
+    }
     let fields = request.headers().get_all(header::ACCEPT_ENCODING);
     let Ok(value) = fields.iter().map(HeaderValue::to_str).collect::<Result<Vec<_>, _>>().map(|v| v.join(",")) else {
         return request;
