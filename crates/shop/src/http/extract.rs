@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Request};
 use axum::http::header::{IF_MATCH, IF_NONE_MATCH};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName};
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use shop_application::services::Expected;
@@ -87,18 +88,11 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let malformed =
             || ApiError::Malformed("If-Match must be \"*\" or a list of entity tags such as \"3\"".to_owned());
-        let mut fields = parts.headers.get_all(IF_MATCH).iter().peekable();
-        if fields.peek().is_none() {
+        let Some(tags) = listed_tags(&parts.headers, IF_MATCH, malformed)? else {
             return Ok(Self(Expected::Any));
-        }
-        let mut tags = Vec::new();
-        for field in fields {
-            tags.extend(entity_tags(field.to_str().map_err(|_| malformed())?).ok_or_else(malformed)?);
-        }
-        match tags.as_slice() {
-            [] => return Err(malformed()), // `If-Match:` with nothing in it: a client's bug, not a version
-            [EntityTag::Any] => return Ok(Self(Expected::Any)),
-            _ => {}
+        };
+        if let [EntityTag::Any] = tags.as_slice() {
+            return Ok(Self(Expected::Any));
         }
         let mut versions = Vec::new();
         for tag in tags {
@@ -153,24 +147,37 @@ impl<S: Send + Sync> FromRequestParts<S> for IfNoneMatch {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let malformed = || ApiError::Malformed("If-None-Match must be \"*\" or a list of entity tags".to_owned());
         let mut condition = Self::default();
-        let mut fields = parts.headers.get_all(IF_NONE_MATCH).iter().peekable();
-        if fields.peek().is_none() {
-            return Ok(condition);
-        }
-        for field in fields {
-            for tag in entity_tags(field.to_str().map_err(|_| malformed())?).ok_or_else(malformed)? {
-                match tag {
-                    EntityTag::Any => condition.any = true,
-                    EntityTag::Weak(opaque) | EntityTag::Strong(opaque) => condition.opaque.push(opaque.to_owned()),
-                }
+        for tag in listed_tags(&parts.headers, IF_NONE_MATCH, malformed)?.unwrap_or_default() {
+            match tag {
+                EntityTag::Any => condition.any = true,
+                EntityTag::Weak(opaque) | EntityTag::Strong(opaque) => condition.opaque.push(opaque.to_owned()),
             }
-        }
-        // `If-None-Match:` with nothing in it: a client's bug, as for If-Match.
-        if !condition.any && condition.opaque.is_empty() {
-            return Err(malformed());
         }
         Ok(condition)
     }
+}
+
+/// Every `name` field of `headers` together, as one list of entity tags
+/// (RFC 9110); `None` without the header. A field that is not such a list,
+/// or a header with no tag at all (`If-Match:`, a client's bug, not a
+/// version), is refused with `malformed`.
+fn listed_tags(
+    headers: &HeaderMap,
+    name: HeaderName,
+    malformed: impl Fn() -> ApiError,
+) -> Result<Option<Vec<EntityTag<'_>>>, ApiError> {
+    let mut fields = headers.get_all(name).iter().peekable();
+    if fields.peek().is_none() {
+        return Ok(None);
+    }
+    let mut tags = Vec::new();
+    for field in fields {
+        tags.extend(entity_tags(field.to_str().map_err(|_| malformed())?).ok_or_else(&malformed)?);
+    }
+    if tags.is_empty() {
+        return Err(malformed());
+    }
+    Ok(Some(tags))
 }
 
 /// One element of an `If-Match` or `If-None-Match` list.
