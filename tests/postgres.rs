@@ -259,3 +259,35 @@ async fn an_outage_gives_fast_503s_and_recovers_by_itself() {
         "FIGURE outage: first 503 after {first_503:?}; recovered {recovered:?} after the database returned"
     ));
 }
+
+/// Behind a pooler the service sends no session settings, so it starts only
+/// where the server gives them, and otherwise says in one line what is off
+/// and which statement fixes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "needs SHOP_TEST_POSTGRES_URL")]
+async fn behind_a_pooler_the_service_starts_only_on_the_server_settings_it_needs() {
+    let Some(mut database) = TestDatabase::postgres().await else {
+        return;
+    };
+    database.settings.database.behind_pooler = true;
+    database.give_session_settings().await; // search_path = homework, statement_timeout = 27000ms
+    let given = database.settings.database_options();
+    shop_infrastructure::seaorm::connect(&given).await.expect("the server gives what the service needs");
+
+    let mut wanted = given.clone();
+    wanted.schema = "elsewhere".to_owned();
+    wanted.statement_timeout = Duration::from_secs(1);
+    let refused = shop_infrastructure::seaorm::connect(&wanted).await.expect_err("settings the server does not give");
+    let message = shop_infrastructure::seaorm::describe(&refused);
+    let name = database.settings.database.url.rsplit('/').next().expect("a database name");
+    for part in [
+        "search_path is `homework`, needs `elsewhere`",
+        "statement_timeout is 27000 ms, needs 1..=1000 ms",
+        &format!("ALTER ROLE \"postgres\" IN DATABASE \"{name}\" SET search_path = elsewhere;"),
+        "SET statement_timeout = '1000ms'",
+        "connect_query",
+    ] {
+        assert!(message.contains(part), "{part:?} in {message:?}");
+    }
+    assert!(!message.contains('\n'), "one line: {message:?}");
+}

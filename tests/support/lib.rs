@@ -8,6 +8,11 @@
 //! as ignored, except under CI (`CI` set), where they run and fail.
 //! Each PostgreSQL test carries
 //! `#[cfg_attr(not(postgres_tests), ignore = "needs SHOP_TEST_POSTGRES_URL")]`.
+//!
+//! With `SHOP_TEST_BEHIND_POOLER=true` that URL is a pooler in transaction
+//! mode (PgBouncer): every service then runs with `database.behind_pooler`,
+//! and each test database carries the session settings the service needs
+//! (`ALTER DATABASE … SET`), as an operator would give them.
 
 mod proxy;
 
@@ -52,11 +57,37 @@ impl TestDatabase {
         admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("CREATE DATABASE");
         admin.close().await.ok();
         let url = replace_database(&admin_url, &name);
-        Some(Self { settings: settings_for(url), _dir: None, postgres: Some((admin_url, name)) })
+        let mut settings = settings_for(url);
+        settings.database.behind_pooler = behind_pooler();
+        let database = Self { settings, _dir: None, postgres: Some((admin_url, name)) };
+        database.give_session_settings().await;
+        Some(database)
+    }
+
+    /// Behind a pooler, the server side gives what the service would set per
+    /// session: the search path, and the statement timeout of the current
+    /// settings (tests shorten it before they connect). New server
+    /// connections of the database take them.
+    pub async fn give_session_settings(&self) {
+        let Some((admin_url, name)) = self.postgres.as_ref().filter(|_| self.settings.database.behind_pooler) else {
+            return;
+        };
+        let options = self.settings.database_options();
+        let admin = Database::connect(admin_url).await.expect("an admin session");
+        admin
+            .execute_unprepared(&format!(
+                "ALTER DATABASE {name} SET search_path = {}; ALTER DATABASE {name} SET statement_timeout = '{}ms'",
+                options.schema,
+                options.statement_timeout.as_millis()
+            ))
+            .await
+            .expect("ALTER DATABASE … SET");
+        admin.close().await.ok();
     }
 
     /// The pool, migrated, as the service would open it.
     pub async fn connect(&self) -> DatabaseConnection {
+        self.give_session_settings().await;
         let connection =
             shop_infrastructure::seaorm::connect(&self.settings.database_options()).await.expect("connect");
         Migrator::up(&connection, None).await.expect("migrate");
@@ -114,6 +145,11 @@ fn settings_for(url: String) -> Settings {
     settings.database.url = url;
     settings.server.port = 0;
     settings
+}
+
+/// Whether `SHOP_TEST_BEHIND_POOLER` says the PostgreSQL URL is a pooler.
+fn behind_pooler() -> bool {
+    std::env::var("SHOP_TEST_BEHIND_POOLER").is_ok_and(|value| value == "true" || value == "1")
 }
 
 /// The admin URL from `SHOP_TEST_POSTGRES_URL`; `None` (skip) only outside CI.

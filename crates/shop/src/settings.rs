@@ -115,6 +115,8 @@ pub struct DatabaseSettings {
     pub acquire_timeout_secs: u64,
     /// Log every statement at debug level.
     pub log_statements: bool,
+    /// PostgreSQL is reached through PgBouncer in transaction mode.
+    pub behind_pooler: bool,
 }
 
 impl DatabaseSettings {
@@ -507,6 +509,7 @@ impl Settings {
             acquire_timeout,
             statement_timeout: request_timeout.saturating_sub(acquire_timeout),
             log_statements: db.log_statements,
+            behind_pooler: db.behind_pooler,
         }
     }
 

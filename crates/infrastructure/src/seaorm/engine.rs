@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sea_orm::error::SqlxError;
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, RuntimeErr, TransactionTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, RuntimeErr, Statement,
+    TransactionTrait,
+};
 use shaku::{Component, Interface};
 
 /// How to reach the database.
@@ -28,6 +31,9 @@ pub struct DatabaseOptions {
     pub statement_timeout: Duration,
     /// Log every SQL statement (at debug level).
     pub log_statements: bool,
+    /// PostgreSQL is reached through a pooler in transaction mode (PgBouncer):
+    /// see [`connect`].
+    pub behind_pooler: bool,
 }
 
 /// How long a pooled connection may sit idle before it is pinged on its next use.
@@ -37,6 +43,15 @@ const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
 ///
 /// On PostgreSQL every pooled connection uses `options.schema` as its search
 /// path, so unqualified table names (and the migrations' table) live there.
+///
+/// Behind a pooler in transaction mode a session setting reaches whichever
+/// server connection the pooler picked, and a startup parameter is dropped
+/// or refused, so nothing is sent per session: the server side must give
+/// the search path and a statement timeout itself (`ALTER ROLE … SET`, or
+/// PgBouncer's `connect_query`), and one connection checks that it does
+/// before the pool is handed out. Named prepared statements stay on, which
+/// PgBouncer ≥ 1.21 keeps apart per client (`max_prepared_statements`).
+///
 /// On SQLite the file is opened in WAL mode with a busy timeout, so readers
 /// don't block the writer and writers wait instead of failing.
 pub async fn connect(options: &DatabaseOptions) -> Result<DatabaseConnection, DbErr> {
@@ -75,10 +90,8 @@ async fn open_pool(options: &DatabaseOptions, max_connections: u32) -> Result<Da
         // that sat idle is checked, so one the server dropped meanwhile (a
         // restart) is replaced before a request meets it.
         .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
-        .statement_timeout(options.statement_timeout)
         .sqlx_logging(options.log_statements)
         .sqlx_logging_level(log::LevelFilter::Debug)
-        .set_schema_search_path(options.schema.clone())
         .map_sqlx_sqlite_opts(move |sqlite| {
             sqlite
                 .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
@@ -86,16 +99,59 @@ async fn open_pool(options: &DatabaseOptions, max_connections: u32) -> Result<Da
                 .busy_timeout(lock_wait)
                 .foreign_keys(true)
         });
+    if options.behind_pooler {
+        // sqlx's one optional startup parameter; the service reads no floats.
+        connect.map_sqlx_postgres_opts(|postgres| postgres.extra_float_digits(None));
+    } else {
+        connect.statement_timeout(options.statement_timeout).set_schema_search_path(options.schema.clone());
+    }
     if is_in_memory(&options.url) {
         // An in-memory SQLite database lives only while a connection is open.
         connect.min_connections(1).idle_timeout(None).max_lifetime(None);
     }
-    match Database::connect(connect).await {
+    let pool = match Database::connect(connect).await {
         Err(DbErr::Conn(RuntimeErr::SqlxError(err))) if matches!(*err, SqlxError::PoolTimedOut) => {
-            Err(why_no_connection(options).await.unwrap_or(DbErr::Conn(RuntimeErr::SqlxError(err))))
+            return Err(why_no_connection(options).await.unwrap_or(DbErr::Conn(RuntimeErr::SqlxError(err))));
         }
-        opened => opened,
+        opened => opened?,
+    };
+    if options.behind_pooler && pool.get_database_backend() == DbBackend::Postgres {
+        check_server_settings(&pool, options).await?;
     }
+    Ok(pool)
+}
+
+/// Behind a pooler, the settings the service would otherwise send per
+/// session must come from the server: its search path exactly the schema,
+/// and a statement timeout no longer than the service's (so a statement is
+/// given up before its request answers). One line says what is off and the
+/// statement that fixes it.
+async fn check_server_settings(pool: &DatabaseConnection, options: &DatabaseOptions) -> Result<(), DbErr> {
+    let query = "SELECT current_user::text, current_database()::text, current_setting('search_path'), \
+                 (SELECT setting::bigint FROM pg_settings WHERE name = 'statement_timeout')";
+    let row = pool
+        .query_one_raw(Statement::from_string(DbBackend::Postgres, query))
+        .await?
+        .ok_or_else(|| DbErr::Custom("the server settings query returned no row".to_owned()))?;
+    let (user, database, search_path, timeout_ms): (String, String, String, i64) = row.try_get_many_by_index()?;
+    let needed_ms = i64::try_from(options.statement_timeout.as_millis()).unwrap_or(i64::MAX);
+    let schema = &options.schema;
+    let mut wrong = Vec::new();
+    if search_path.split(',').map(|name| name.trim().trim_matches('"')).ne([schema.as_str()]) {
+        wrong.push(format!("search_path is `{search_path}`, needs `{schema}`"));
+    }
+    if timeout_ms == 0 || timeout_ms > needed_ms {
+        wrong.push(format!("statement_timeout is {timeout_ms} ms, needs 1..={needed_ms} ms"));
+    }
+    if wrong.is_empty() {
+        return Ok(());
+    }
+    Err(DbErr::Custom(format!(
+        "behind a pooler (database.behind_pooler) the server must give the session settings: {}. Run \
+         `ALTER ROLE \"{user}\" IN DATABASE \"{database}\" SET search_path = {schema}; ALTER ROLE \"{user}\" IN \
+         DATABASE \"{database}\" SET statement_timeout = '{needed_ms}ms'` (or set both in PgBouncer's connect_query)",
+        wrong.join("; ")
+    )))
 }
 
 /// A pool that timed out while opening hides why it got no connection
@@ -121,6 +177,9 @@ async fn why_no_connection(options: &DatabaseOptions) -> Option<DbErr> {
 /// its wrapping ("Connection Error: error returned from database: …"), and
 /// what to do about a database that does not exist.
 pub fn describe(error: &DbErr) -> String {
+    if let DbErr::Custom(message) = error {
+        return message.clone();
+    }
     let (DbErr::Conn(RuntimeErr::SqlxError(driver))
     | DbErr::Exec(RuntimeErr::SqlxError(driver))
     | DbErr::Query(RuntimeErr::SqlxError(driver))) = error
