@@ -291,3 +291,138 @@ async fn behind_a_pooler_the_service_starts_only_on_the_server_settings_it_needs
     }
     assert!(!message.contains('\n'), "one line: {message:?}");
 }
+
+/// Reads on the standby, with its replay paused: a product just created is
+/// still found (a miss asks the primary), a page and a changed product are
+/// the standby's (they trail the write, as docs/API.md says), a cart is the
+/// primary's; once replay resumes, the standby catches up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(replica_tests), ignore = "needs SHOP_TEST_REPLICA_URL (tests/replica/pair.sh)")]
+async fn catalog_reads_on_the_replica_trail_writes_and_a_miss_asks_the_primary() {
+    let Some(database) = TestDatabase::postgres().await else {
+        return;
+    };
+    let name = database.settings.database.url.rsplit('/').next().expect("a database name").to_owned();
+    let primary = sea_orm::Database::connect(&database.settings.database.url).await.expect("the primary");
+    // Commits must not wait for a standby whose replay this test pauses.
+    primary.execute_unprepared(&format!("ALTER DATABASE {name} SET synchronous_commit = local")).await.expect("set");
+    let app = TestApp::spawn(&database).await;
+    let standby = sea_orm::Database::connect(&database.settings.database.replica_url).await.expect("the standby");
+    let replay = async |action: &str| {
+        standby.execute_unprepared(&format!("SELECT pg_wal_replay_{action}()")).await.expect("replay control");
+    };
+    let get = async |path: &str| -> Value {
+        let response = app.client.get(app.url(path)).send().await.expect("answered");
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        response.json().await.expect("json")
+    };
+    let names = |page: &Value| -> Vec<String> {
+        page["items"].as_array().expect("items").iter().map(|p| p["id"].as_str().expect("id").to_owned()).collect()
+    };
+    let until = async |path: &str, seen: &dyn Fn(&Value) -> bool| -> Duration {
+        let started = Instant::now();
+        while !seen(&get(path).await) {
+            assert!(started.elapsed() < Duration::from_secs(10), "{path} caught up");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        started.elapsed()
+    };
+
+    replay("pause").await;
+    let tea = create_product(&app).await;
+    let tea_id = tea["id"].as_str().expect("id").to_owned();
+    let by_id = get(&format!("/api/v1/products/{tea_id}")).await;
+    let page_while_paused = names(&get("/api/v1/products").await);
+    replay("resume").await;
+    assert_eq!(by_id["id"], tea["id"], "a miss on the standby is asked of the primary");
+    assert!(page_while_paused.is_empty(), "the page came from the paused standby: {page_while_paused:?}");
+    let caught_up = until("/api/v1/products", &|page| names(page) == [tea_id.clone()]).await;
+
+    let cart = create_cart(&app).await;
+    replay("pause").await;
+    let patch = app.client.patch(app.url(&format!("/api/v1/products/{tea_id}"))).json(&json!({"price": 500}));
+    assert_eq!(patch.send().await.expect("answered").status(), StatusCode::OK);
+    let stale = get(&format!("/api/v1/products/{tea_id}")).await;
+    let add = app.client.post(app.url(&format!("/api/v1/carts/{cart}/items")));
+    let added = add.json(&json!({"product_id": tea_id, "quantity": 2})).send().await.expect("answered");
+    let added_status = added.status();
+    let cart_read = read_cart(&app, &cart).await;
+    replay("resume").await;
+    assert_eq!(stale["price"], 450, "a changed product trails the write on the standby");
+    assert_eq!(added_status, StatusCode::OK);
+    assert_eq!(cart_read["items"][0]["unit_price"], 500, "carts read the primary: {cart_read}");
+    let patched = until(&format!("/api/v1/products/{tea_id}"), &|product| product["price"] == 500).await;
+    report(&format!("FIGURE replica: caught up {caught_up:?} and {patched:?} after replay resumed"));
+}
+
+/// A standby that stops answering costs catalog reads nothing but a moment:
+/// they go to the primary, readiness says so, and reads return to the
+/// standby when it answers again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(replica_tests), ignore = "needs SHOP_TEST_REPLICA_URL (tests/replica/pair.sh)")]
+async fn when_the_replica_does_not_answer_catalog_reads_go_to_the_primary() {
+    let Some(mut database) = TestDatabase::postgres().await else {
+        return;
+    };
+    let proxy = TcpProxy::start(database.replica_address()).await;
+    database.settings.database.replica_url = shop_tests::through(&database.settings.database.replica_url, &proxy);
+    let app = TestApp::spawn(&database).await;
+    let ready = async || -> Value {
+        let response = app.client.get(app.url("/health/ready")).send().await.expect("answered");
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("json")
+    };
+    let tea = create_product(&app).await;
+    let path = format!("/api/v1/products/{}", tea["id"].as_str().expect("id"));
+    assert_eq!(ready().await["pools"], json!({"primary": "up", "replica": "up"}));
+
+    proxy.cut();
+    let cut_at = Instant::now();
+    for path in [path.as_str(), "/api/v1/products"] {
+        let response = app.client.get(app.url(path)).send().await.expect("answered");
+        assert_eq!(response.status(), StatusCode::OK, "{path} from the primary");
+    }
+    let fell_back = cut_at.elapsed();
+    assert!(fell_back < Duration::from_secs(3), "{fell_back:?}");
+    assert_eq!(ready().await["pools"], json!({"primary": "up", "replica": "down"}));
+
+    proxy.restore();
+    let restored_at = Instant::now();
+    while ready().await["pools"]["replica"] != "up" {
+        assert!(restored_at.elapsed() < Duration::from_secs(10), "the replica is asked again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    report(&format!("FIGURE replica down: reads on the primary after {fell_back:?}"));
+}
+
+/// A standby cancels a read that conflicts with what it replays (40001,
+/// "conflict with recovery"); a retry gets past it, so the answer is a 503
+/// problem with Retry-After, never a 500. The same SQLSTATE is raised here
+/// on purpose, by a view in place of the table that each catalog read
+/// selects from (on the standby too, where there is one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "needs SHOP_TEST_POSTGRES_URL")]
+async fn a_read_cancelled_by_recovery_answers_a_retryable_503() {
+    let Some(database) = TestDatabase::postgres().await else {
+        return;
+    };
+    let app = TestApp::spawn(&database).await;
+    let tea = create_product(&app).await;
+    let primary = sea_orm::Database::connect(&database.settings.database.url).await.expect("the primary");
+    primary
+        .execute_unprepared(
+            "SET search_path = homework; ALTER TABLE products RENAME TO products_kept; \
+             CREATE FUNCTION conflict() RETURNS SETOF products_kept LANGUAGE plpgsql AS $$ BEGIN \
+             RAISE EXCEPTION 'canceling statement due to conflict with recovery' USING ERRCODE = '40001'; END $$; \
+             CREATE VIEW products AS SELECT * FROM conflict()",
+        )
+        .await
+        .expect("a view that raises 40001");
+    for path in [format!("/api/v1/products/{}", tea["id"].as_str().expect("id")), "/api/v1/products".to_owned()] {
+        let response = app.client.get(app.url(&path)).send().await.expect("answered");
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        assert_eq!(response.headers()["retry-after"], "1");
+        let problem: Value = response.json().await.expect("problem");
+        assert_eq!(problem["type"], "https://shop.example/problems/service-unavailable");
+    }
+}

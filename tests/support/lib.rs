@@ -9,6 +9,11 @@
 //! Each PostgreSQL test carries
 //! `#[cfg_attr(not(postgres_tests), ignore = "needs SHOP_TEST_POSTGRES_URL")]`.
 //!
+//! With `SHOP_TEST_REPLICA_URL` (a hot standby of that server, such as
+//! `tests/replica/pair.sh` starts), every service reads its catalog from the
+//! test database's copy on the standby (`database.replica_url`); the
+//! replica's own tests run only then (`cfg(replica_tests)`).
+//!
 //! With `SHOP_TEST_BEHIND_POOLER=true` that URL is a pooler in transaction
 //! mode (PgBouncer): every service then runs with `database.behind_pooler`,
 //! and each test database carries the session settings the service needs
@@ -59,6 +64,9 @@ impl TestDatabase {
         let url = replace_database(&admin_url, &name);
         let mut settings = settings_for(url);
         settings.database.behind_pooler = behind_pooler();
+        if let Some(standby) = std::env::var("SHOP_TEST_REPLICA_URL").ok().filter(|url| !url.is_empty()) {
+            settings.database.replica_url = replace_database(&standby, &name);
+        }
         let database = Self { settings, _dir: None, postgres: Some((admin_url, name)) };
         database.give_session_settings().await;
         Some(database)
@@ -116,20 +124,36 @@ impl Drop for TestDatabase {
 impl TestDatabase {
     /// The `host:port` of the database server (PostgreSQL).
     pub fn server_address(&self) -> SocketAddr {
-        let (_, host_port, _) = split_url(&self.settings.database.url);
-        std::net::ToSocketAddrs::to_socket_addrs(host_port)
-            .ok()
-            .and_then(|mut addresses| addresses.next())
-            .expect("the test database's host:port resolves")
+        address_of(&self.settings.database.url)
     }
 
-    /// Settings that reach this database through `proxy` instead.
+    /// Settings that reach this database through `proxy` instead, and no
+    /// replica: what cutting the proxy shows is the primary's outage.
     pub fn settings_through(&self, proxy: &TcpProxy) -> Settings {
-        let (before, _, after) = split_url(&self.settings.database.url);
         let mut settings = self.settings.clone();
-        settings.database.url = format!("{before}{}{after}", proxy.address);
+        settings.database.url = through(&settings.database.url, proxy);
+        settings.database.replica_url.clear();
         settings
     }
+
+    /// The `host:port` of the replica (`SHOP_TEST_REPLICA_URL`).
+    pub fn replica_address(&self) -> SocketAddr {
+        address_of(&self.settings.database.replica_url)
+    }
+}
+
+/// `url` with its `host:port` replaced by the proxy's.
+pub fn through(url: &str, proxy: &TcpProxy) -> String {
+    let (before, _, after) = split_url(url);
+    format!("{before}{}{after}", proxy.address)
+}
+
+fn address_of(url: &str) -> SocketAddr {
+    let (_, host_port, _) = split_url(url);
+    std::net::ToSocketAddrs::to_socket_addrs(host_port)
+        .ok()
+        .and_then(|mut addresses| addresses.next())
+        .expect("the database URL's host:port resolves")
 }
 
 /// `postgres://user@host:port/db` → (`postgres://user@`, `host:port`, `/db`).

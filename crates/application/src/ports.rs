@@ -157,12 +157,21 @@ pub struct PoolStatus {
     pub idle: u32,
 }
 
+/// What a readiness probe found, beyond "the storage answers".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Readiness {
+    /// Whether the catalog's read replica answers; `None` without one (a
+    /// replica that does not answer leaves the storage ready: its reads go
+    /// to the primary).
+    pub replica: Option<bool>,
+}
+
 /// Whether the storage answers: what readiness and metrics report.
 #[async_trait]
 pub trait StorageHealth: Interface {
     /// `Ok` when the storage answers now; MUST return
     /// [`StorageError::Unavailable`] when it cannot be reached.
-    async fn ping(&self) -> Result<(), StorageError>;
+    async fn ping(&self) -> Result<Readiness, StorageError>;
 
     /// The connection pool's figures; `None` for storage without a pool.
     fn pool(&self) -> Option<PoolStatus>;

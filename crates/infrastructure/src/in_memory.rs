@@ -18,7 +18,9 @@ use shaku::Component;
 use shop_application::idempotency::{
     Answer, Claim, Claimed, Completion, Fingerprint, IdempotencyKey, IdempotencyStore,
 };
-use shop_application::ports::{CartRepository, PoolStatus, ProductQuery, ProductRepository, Saved, StorageHealth};
+use shop_application::ports::{
+    CartRepository, PoolStatus, ProductQuery, ProductRepository, Readiness, Saved, StorageHealth,
+};
 use shop_application::{ProductError, StorageError};
 use shop_domain::{Cart, CartId, LineChange, Product, ProductId, ProductPatch};
 use uuid::Uuid;
@@ -257,8 +259,8 @@ impl InMemoryStorageHealth {
 
 #[async_trait]
 impl StorageHealth for InMemoryStorageHealth {
-    async fn ping(&self) -> Result<(), StorageError> {
-        self.store.lock().map(drop)
+    async fn ping(&self) -> Result<Readiness, StorageError> {
+        self.store.lock().map(|_| Readiness::default())
     }
 
     fn pool(&self) -> Option<PoolStatus> {

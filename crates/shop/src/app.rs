@@ -17,6 +17,7 @@ use shop_application::services::CartService;
 use crate::container::{AppModule, SeaOrmStorage, Storage, module_builder};
 use crate::serve::ConnectionLimits;
 use crate::settings::{Settings, SettingsError};
+use shop_infrastructure::seaorm::ReplicaPool;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -104,18 +105,22 @@ impl Server {
         Self::with_pools(settings, connection, writer).await
     }
 
-    /// Over the SeaORM storage on these pools, which are closed when it stops.
+    /// Over the SeaORM storage on these pools and, if the settings name one,
+    /// a replica's pool opened here; all are closed when it stops.
     pub async fn with_pools(
         settings: Settings,
         mut connection: DatabaseConnection,
         mut writer: Option<DatabaseConnection>,
     ) -> Result<Self, StartError> {
-        crate::telemetry::trace_statements(&mut connection);
-        if let Some(writer) = &mut writer {
-            crate::telemetry::trace_statements(writer);
+        let mut replica = shop_infrastructure::seaorm::connect_replica(&settings.database_options())
+            .await
+            .map_err(|source| StartError::Database { url: redact(&settings.database.replica_url), source })?;
+        for pool in [Some(&mut connection), writer.as_mut(), replica.as_mut()].into_iter().flatten() {
+            crate::telemetry::trace_statements(pool);
         }
-        let pools = [Some(connection.clone()), writer.clone()].into_iter().flatten().collect();
-        Self::bind(settings, Arc::new(SeaOrmStorage::over(connection, writer).build()), pools).await
+        let pools = [Some(connection.clone()), writer.clone(), replica.clone()].into_iter().flatten().collect();
+        let storage = SeaOrmStorage::with_replica(connection, writer, replica.map(ReplicaPool::new));
+        Self::bind(settings, Arc::new(storage.build()), pools).await
     }
 
     /// Over any storage, such as the in-memory one.

@@ -4,7 +4,7 @@
 //! | original (`dependency_injector`) | here (shaku component)             |
 //! |----------------------------------|------------------------------------|
 //! | `app_settings`                   | [`LoadedSettings`] (`dyn AppSettings`) |
-//! | `database_engine`                | `SeaOrmDatabaseEngine` (`dyn DatabaseEngine`): the pool, and a writer pool on SQLite files |
+//! | `database_engine`                | `SeaOrmDatabaseEngine` (`dyn DatabaseEngine`): the pool, a writer pool on SQLite files, a replica's pool |
 //! | `session_factory`                | `SeaOrmSessionFactory` (`dyn SessionFactory`) |
 //! | `product_adapter`                | `SeaOrmProductRepository` (`dyn ProductRepository`) |
 //! | `cart_adapter`                   | `SeaOrmCartRepository` (`dyn CartRepository`) |
@@ -34,7 +34,7 @@ use shop_infrastructure::in_memory::{
     InMemoryStorageHealth, InMemoryStorageHealthParameters, InMemoryStore,
 };
 use shop_infrastructure::seaorm::{
-    SeaOrmCartRepository, SeaOrmDatabaseEngine, SeaOrmDatabaseEngineParameters, SeaOrmIdempotencyStore,
+    ReplicaPool, SeaOrmCartRepository, SeaOrmDatabaseEngine, SeaOrmDatabaseEngineParameters, SeaOrmIdempotencyStore,
     SeaOrmProductRepository, SeaOrmSessionFactory, SeaOrmStorageHealth,
 };
 
@@ -126,8 +126,17 @@ impl SeaOrmStorage {
     /// The builder of the SeaORM storage over opened pools (`writer`: see
     /// `seaorm::connect_writer`); add overrides before `.build()`.
     pub fn over(connection: DatabaseConnection, writer: Option<DatabaseConnection>) -> ModuleBuilder<Self> {
-        Self::builder()
-            .with_component_parameters::<SeaOrmDatabaseEngine>(SeaOrmDatabaseEngineParameters { connection, writer })
+        Self::with_replica(connection, writer, None)
+    }
+
+    /// As [`Self::over`], with a standby for catalog reads (`seaorm::connect_replica`).
+    pub fn with_replica(
+        connection: DatabaseConnection,
+        writer: Option<DatabaseConnection>,
+        replica: Option<ReplicaPool>,
+    ) -> ModuleBuilder<Self> {
+        let pools = SeaOrmDatabaseEngineParameters { connection, writer, replica };
+        Self::builder().with_component_parameters::<SeaOrmDatabaseEngine>(pools)
     }
 }
 

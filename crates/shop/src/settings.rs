@@ -117,13 +117,19 @@ pub struct DatabaseSettings {
     pub log_statements: bool,
     /// PostgreSQL is reached through PgBouncer in transaction mode.
     pub behind_pooler: bool,
+    /// A hot standby for catalog reads (`postgres://…`); empty for none.
+    pub replica_url: String,
 }
 
 impl DatabaseSettings {
     /// Whether the URL names a PostgreSQL database.
     pub fn is_postgres(&self) -> bool {
-        self.url.starts_with("postgres://") || self.url.starts_with("postgresql://")
+        is_postgres_url(&self.url)
     }
+}
+
+fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
 /// `[shop]`
@@ -448,6 +454,9 @@ impl Settings {
         if !(db.is_postgres() || db.url.starts_with("sqlite:")) {
             return invalid("database.url", "must start with sqlite:, postgres:// or postgresql://");
         }
+        if !db.replica_url.is_empty() && !(db.is_postgres() && is_postgres_url(&db.replica_url)) {
+            return invalid("database.replica_url", "must name a PostgreSQL standby of a PostgreSQL database.url");
+        }
         if db.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");
         }
@@ -510,6 +519,7 @@ impl Settings {
             statement_timeout: request_timeout.saturating_sub(acquire_timeout),
             log_statements: db.log_statements,
             behind_pooler: db.behind_pooler,
+            replica_url: (!db.replica_url.is_empty()).then(|| db.replica_url.clone()),
         }
     }
 

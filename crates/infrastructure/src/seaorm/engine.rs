@@ -6,8 +6,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sea_orm::error::SqlxError;
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, RuntimeErr, Statement,
-    TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, RuntimeErr,
+    Statement, TransactionTrait,
 };
 use shaku::{Component, Interface};
 
@@ -34,6 +34,9 @@ pub struct DatabaseOptions {
     /// PostgreSQL is reached through a pooler in transaction mode (PgBouncer):
     /// see [`connect`].
     pub behind_pooler: bool,
+    /// A streaming standby of the same database for catalog reads (see
+    /// [`connect_replica`]).
+    pub replica_url: Option<String>,
 }
 
 /// How long a pooled connection may sit idle before it is pinged on its next use.
@@ -71,6 +74,88 @@ pub async fn connect_writer(options: &DatabaseOptions) -> Result<Option<Database
         open_pool(&DatabaseOptions { min_connections: 1, ..options.clone() }, 1).await.map(Some)
     } else {
         Ok(None)
+    }
+}
+
+/// The pool on `options.replica_url`, if one is set: a hot standby that
+/// catalog reads go to. A standby that cannot be reached at start does not
+/// stop the service: the pool then connects when it can, and until then
+/// catalog reads go to the primary (see [`ReplicaPool`]).
+pub async fn connect_replica(options: &DatabaseOptions) -> Result<Option<DatabaseConnection>, DbErr> {
+    let Some(url) = &options.replica_url else {
+        return Ok(None);
+    };
+    let replica = DatabaseOptions {
+        url: url.clone(),
+        // A read that the primary can serve does not wait long for the standby.
+        acquire_timeout: options.acquire_timeout.min(REPLICA_ACQUIRE_TIMEOUT),
+        connect_timeout: options.connect_timeout.min(REPLICA_ACQUIRE_TIMEOUT),
+        ..options.clone()
+    };
+    let pool = match open_pool(&replica, replica.max_connections).await {
+        Ok(pool) => pool,
+        Err(err) if crate::seaorm::is_unreachable(&err) => {
+            tracing::warn!(error = %describe(&err), "the replica does not answer; catalog reads go to the primary until it does");
+            let mut lazy = ConnectOptions::new(url.clone());
+            lazy.connect_lazy(true).max_connections(replica.max_connections).acquire_timeout(replica.acquire_timeout);
+            if !options.behind_pooler {
+                lazy.statement_timeout(options.statement_timeout).set_schema_search_path(options.schema.clone());
+            }
+            Database::connect(lazy).await?
+        }
+        Err(err) => return Err(err),
+    };
+    Ok(Some(pool))
+}
+
+/// How long a request waits for a replica connection before it reads on the primary.
+const REPLICA_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How long catalog reads stay on the primary after the replica could not be reached.
+const REPLICA_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// The replica's pool, and whether it is worth asking: after a read could not
+/// reach it, reads go to the primary for [`REPLICA_RETRY_AFTER`], then one
+/// tries the replica again (no background task; a readiness probe that
+/// reaches it ends the wait early).
+#[derive(Debug)]
+pub struct ReplicaPool {
+    pool: DatabaseConnection,
+    opened: std::time::Instant,
+    /// Milliseconds after `opened` before which the replica is not asked.
+    down_until_ms: std::sync::atomic::AtomicU64,
+}
+
+impl ReplicaPool {
+    /// Over an opened (or lazily connecting) pool on the standby.
+    pub fn new(pool: DatabaseConnection) -> Self {
+        Self { pool, opened: std::time::Instant::now(), down_until_ms: 0.into() }
+    }
+
+    /// The pool, unless the replica was found unreachable a moment ago.
+    pub fn answering(&self) -> Option<&DatabaseConnection> {
+        (self.elapsed_ms() >= self.down_until_ms.load(std::sync::atomic::Ordering::Relaxed)).then_some(&self.pool)
+    }
+
+    /// The pool, whatever its state (for the readiness probe).
+    pub fn pool(&self) -> &DatabaseConnection {
+        &self.pool
+    }
+
+    /// Marks the replica unreachable (`false`) for a while, or answering again.
+    pub fn set_answering(&self, answering: bool) {
+        let until = if answering { 0 } else { self.elapsed_ms() + REPLICA_RETRY_AFTER.as_millis() as u64 };
+        let previous = self.down_until_ms.swap(until, std::sync::atomic::Ordering::Relaxed);
+        if !answering && previous <= self.elapsed_ms() {
+            tracing::warn!(
+                for_ms = REPLICA_RETRY_AFTER.as_millis() as u64,
+                "the replica does not answer: catalog reads go to the primary"
+            );
+        }
+    }
+
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 }
 
@@ -206,6 +291,9 @@ pub trait DatabaseEngine: Interface {
     /// Where writes go: the one-connection writer pool on a SQLite file, else
     /// the main pool (see [`connect_writer`]).
     fn writer(&self) -> &DatabaseConnection;
+
+    /// The standby for catalog reads, if one is configured.
+    fn replica(&self) -> Option<&ReplicaPool>;
 }
 
 /// [`DatabaseEngine`] holding SeaORM pools; they are opened before the
@@ -217,6 +305,8 @@ pub struct SeaOrmDatabaseEngine {
     connection: DatabaseConnection,
     /// The writer pool, if the database has one (a SQLite file).
     writer: Option<DatabaseConnection>,
+    /// The standby's pool, if one is configured.
+    replica: Option<ReplicaPool>,
 }
 
 impl DatabaseEngine for SeaOrmDatabaseEngine {
@@ -226,6 +316,10 @@ impl DatabaseEngine for SeaOrmDatabaseEngine {
 
     fn writer(&self) -> &DatabaseConnection {
         self.writer.as_ref().unwrap_or(&self.connection)
+    }
+
+    fn replica(&self) -> Option<&ReplicaPool> {
+        self.replica.as_ref()
     }
 }
 
@@ -240,6 +334,12 @@ pub trait SessionFactory: Interface {
     fn connection(&self) -> &DatabaseConnection;
     /// The connection for writes that are one statement (atomic by themselves).
     fn writer(&self) -> &DatabaseConnection;
+    /// The standby for reads that may trail the last write (the catalog's),
+    /// if one is configured and was not found unreachable a moment ago.
+    fn replica(&self) -> Option<&DatabaseConnection>;
+    /// A read on [`Self::replica`] could not reach it: reads go to the
+    /// primary for a while.
+    fn replica_unreachable(&self);
     /// Begins a (writing) transaction; dropping it without commit rolls it back.
     async fn begin(&self) -> Result<DatabaseTransaction, DbErr>;
 }
@@ -260,6 +360,16 @@ impl SessionFactory for SeaOrmSessionFactory {
 
     fn writer(&self) -> &DatabaseConnection {
         self.engine.writer()
+    }
+
+    fn replica(&self) -> Option<&DatabaseConnection> {
+        self.engine.replica().and_then(ReplicaPool::answering)
+    }
+
+    fn replica_unreachable(&self) {
+        if let Some(replica) = self.engine.replica() {
+            replica.set_answering(false);
+        }
     }
 
     async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {

@@ -1,4 +1,4 @@
-//! [`StorageHealth`] of the SeaORM engine: a ping, and the pool's figures.
+//! [`StorageHealth`] of the SeaORM engine: a ping of each pool, and the main pool's figures.
 
 use std::sync::Arc;
 
@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use sea_orm::DatabaseConnectionType as Pool;
 use shaku::Component;
 use shop_application::StorageError;
-use shop_application::ports::{PoolStatus, StorageHealth};
+use shop_application::ports::{PoolStatus, Readiness, StorageHealth};
 
 use super::engine::DatabaseEngine;
 
@@ -20,8 +20,16 @@ pub struct SeaOrmStorageHealth {
 
 #[async_trait]
 impl StorageHealth for SeaOrmStorageHealth {
-    async fn ping(&self) -> Result<(), StorageError> {
-        self.engine.connection().ping().await.map_err(|err| StorageError::Unavailable(Box::new(err)))
+    async fn ping(&self) -> Result<Readiness, StorageError> {
+        let replica = async {
+            let replica = self.engine.replica()?;
+            let answering = replica.pool().ping().await.is_ok();
+            replica.set_answering(answering);
+            Some(answering)
+        };
+        let (primary, replica) = tokio::join!(self.engine.connection().ping(), replica);
+        primary.map_err(|err| StorageError::Unavailable(Box::new(err)))?;
+        Ok(Readiness { replica })
     }
 
     fn pool(&self) -> Option<PoolStatus> {

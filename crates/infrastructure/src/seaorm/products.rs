@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QueryResult,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QueryResult, QuerySelect, QueryTrait, Statement,
 };
 use shaku::Component;
 use shop_application::idempotency::Completion;
@@ -17,7 +17,7 @@ use shop_domain::{Description, Price, Product, ProductId, ProductName, ProductPa
 
 use super::engine::SessionFactory;
 use super::entities::product::{self, Column, Entity as Products};
-use super::{idempotency, storage_error};
+use super::{idempotency, is_unreachable, storage_error};
 
 /// The catalog in the `products` table.
 #[derive(Component)]
@@ -51,8 +51,16 @@ impl ProductRepository for SeaOrmProductRepository {
     }
 
     async fn get(&self, id: ProductId) -> Result<Product, ProductError> {
-        let row = Products::find_by_id(id.0).one(self.sessions.connection()).await.map_err(storage_error)?;
-        Ok(to_product(row.ok_or(ProductError::NotFound)?)?)
+        let find = self.statement(Products::find_by_id(id.0));
+        let (rows, on_replica) = self.read_catalog(&find).await.map_err(storage_error)?;
+        // A product created a moment ago may not have reached the replica yet:
+        // its creator must not get a 404 for it.
+        let rows = match rows.is_empty() && on_replica {
+            true => self.sessions.connection().query_all_raw(find).await.map_err(storage_error)?,
+            false => rows,
+        };
+        let row = rows.first().ok_or(ProductError::NotFound)?;
+        Ok(to_product(product::Model::from_query_result(row, "").map_err(storage_error)?)?)
     }
 
     async fn list(&self, query: &ProductQuery) -> Result<Vec<Product>, StorageError> {
@@ -68,15 +76,9 @@ impl ProductRepository for SeaOrmProductRepository {
             let pattern = format!("%{}%", escape_like(&fold(text.as_str())));
             select = select.filter(Column::NameFolded.like(LikeExpr::new(pattern).escape('\\')));
         }
-        let rows = select
-            .order_by_asc(Column::CreatedAt)
-            .order_by_asc(Column::Id)
-            .limit(u64::from(query.limit))
-            .into_model::<ByPosition>()
-            .all(self.sessions.connection())
-            .await
-            .map_err(storage_error)?;
-        rows.into_iter().map(|ByPosition(row)| to_product(row)).collect()
+        let page = select.order_by_asc(Column::CreatedAt).order_by_asc(Column::Id).limit(u64::from(query.limit));
+        let (rows, _) = self.read_catalog(&self.statement(page)).await.map_err(storage_error)?;
+        rows.iter().map(|row| to_product(ByPosition::from_query_result(row, "").map_err(storage_error)?.0)).collect()
     }
 
     async fn update(&self, id: ProductId, patch: &ProductPatch, now: DateTime<Utc>) -> Result<Product, ProductError> {
@@ -109,6 +111,30 @@ impl ProductRepository for SeaOrmProductRepository {
             return Err(ProductError::NotFound);
         }
         Ok(())
+    }
+}
+
+impl SeaOrmProductRepository {
+    /// Runs a catalog read on the replica, where one answers, else on the
+    /// primary; says whether the replica answered. A replica that cannot be
+    /// reached costs this read a second try on the primary, and the next
+    /// reads for a while none (see `ReplicaPool`).
+    async fn read_catalog(&self, statement: &Statement) -> Result<(Vec<QueryResult>, bool), DbErr> {
+        if let Some(replica) = self.sessions.replica() {
+            match replica.query_all_raw(statement.clone()).await {
+                Err(err) if is_unreachable(&err) => {
+                    tracing::debug!(error = %err, "a catalog read could not reach the replica");
+                    self.sessions.replica_unreachable();
+                }
+                read => return read.map(|rows| (rows, true)),
+            }
+        }
+        self.sessions.connection().query_all_raw(statement.clone()).await.map(|rows| (rows, false))
+    }
+
+    /// `select` as the SQL of the database's backend.
+    fn statement(&self, select: impl QueryTrait) -> Statement {
+        select.build(self.sessions.connection().get_database_backend())
     }
 }
 

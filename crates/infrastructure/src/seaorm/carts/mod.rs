@@ -149,14 +149,7 @@ impl CartRepository for SeaOrmCartRepository {
 /// (a deadlock, a serialization failure) wrote nothing: the other writer won,
 /// as with a version that moved. Any other error is the storage's.
 fn lost_race(err: DbErr) -> Result<Saved, StorageError> {
-    use sea_orm::RuntimeErr;
-    let code = match &err {
-        DbErr::Exec(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => {
-            sqlx.as_database_error().and_then(|db| db.code()).map(|code| code.into_owned())
-        }
-        _ => None,
-    };
-    match code.as_deref() {
+    match super::sql_state(&err).as_deref() {
         Some("40P01" | "40001") => Ok(Saved::Stale),
         _ => Err(storage_error(err)),
     }
