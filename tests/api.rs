@@ -783,3 +783,109 @@ async fn statements_per_request_on_postgres() {
         statements_per_request(database).await;
     }
 }
+
+/// Sharding by cart (Citus's model) needs every cart statement to touch one
+/// cart's rows. On carts and lines hash-partitioned by cart
+/// (tests/sharding/by_cart.sql) the cart cases pass, and the plan of every
+/// statement they sent to those tables reads at most one partition of each.
+/// The one exception is the sweeper's, which deletes expired carts of every
+/// shard, as a count of all carts would: the check can fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "needs SHOP_TEST_POSTGRES_URL")]
+async fn on_carts_partitioned_by_cart_each_cart_statement_reads_one_partition() {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::{Arc, Mutex};
+
+    use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+
+    let Some(database) = TestDatabase::postgres().await else {
+        return;
+    };
+    let mut connection = database.connect().await;
+    let admin = sea_orm::Database::connect(&database.settings.database.url).await.expect("a session");
+    admin.execute_unprepared(include_str!("sharding/by_cart.sql")).await.expect("carts partitioned by cart");
+    let refused = admin.execute_unprepared("ALTER TABLE homework.carts ADD UNIQUE (created_at)").await;
+    assert!(refused.is_err(), "a unique constraint without the partition key is refused, as Citus refuses it");
+
+    let sent = Arc::new(Mutex::new(Vec::<Statement>::new()));
+    let record = |connection: &mut DatabaseConnection| {
+        let sent = sent.clone();
+        connection.set_metric_callback(move |info| {
+            if info.statement.sql.contains("carts") || info.statement.sql.contains("product_cart_association") {
+                sent.lock().expect("not poisoned").push(info.statement.clone());
+            }
+        });
+    };
+    record(&mut connection);
+    let mut writer =
+        shop_infrastructure::seaorm::connect_writer(&database.settings.database_options()).await.expect("writer");
+    if let Some(writer) = writer.as_mut() {
+        record(writer);
+    }
+    let app = TestApp::spawn_with_pools(database.settings.clone(), connection, writer).await;
+    a_whole_cart_flow(&app).await;
+    creating_carts(&app).await;
+    adding_items_validates_after_the_cart_exists(&app).await;
+    the_line_cap_refuses_without_changing_anything(&app).await;
+    putting_quantities(&app).await;
+    removing_lines_and_clearing(&app).await;
+    if_match_guards_every_cart_write(&app).await;
+    deleting_carts(&app).await;
+    deleting_a_product_removes_it_from_carts(&app).await;
+    drop(app);
+
+    // Each statement once, planned with the values it was sent with, on a
+    // pool that sees the schema as the service does.
+    let planner = database.connect().await;
+    let mut statements = BTreeMap::new();
+    for statement in sent.lock().expect("not poisoned").drain(..) {
+        statements.entry(statement.sql.clone()).or_insert(statement);
+    }
+    let explain = async |statement: &Statement| -> BTreeMap<String, BTreeSet<String>> {
+        let explain = Statement { sql: format!("EXPLAIN (FORMAT JSON) {}", statement.sql), ..statement.clone() };
+        let row = planner.query_one_raw(explain).await.expect("EXPLAIN").expect("a plan");
+        let plan: Value = row.try_get("", "QUERY PLAN").expect("a JSON plan");
+        let mut partitions = BTreeMap::<String, BTreeSet<String>>::new();
+        relations(&plan, &mut |name| {
+            if let Some((table, shard)) = name.rsplit_once("_p").filter(|(_, shard)| shard.parse::<u8>().is_ok()) {
+                partitions.entry(table.to_owned()).or_default().insert(shard.to_owned());
+            }
+        });
+        partitions
+    };
+    let mut checked = 0;
+    for (sql, statement) in &statements {
+        let partitions = explain(statement).await;
+        if sql.contains(r#""updated_at" <"#) {
+            assert_eq!(partitions["carts"].len(), 4, "the sweeper reads every shard: {sql}");
+            continue;
+        }
+        if sql.starts_with("INSERT") {
+            // Routed by the row's cart; each inserts one row.
+            assert!(!sql.contains("), ("), "one row: {sql}");
+        } else {
+            assert!(!partitions.is_empty(), "a cart statement reads a cart's partition: {sql}");
+        }
+        for (table, shards) in &partitions {
+            assert_eq!(shards.len(), 1, "{sql}\nreads {table} partitions {shards:?}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 8, "the cart cases sent {checked} distinct cart statements: {statements:#?}");
+    let across = Statement::from_string(sea_orm::DbBackend::Postgres, "SELECT count(*) FROM carts");
+    assert_eq!(explain(&across).await["carts"].len(), 4, "a statement across carts reads every partition");
+}
+
+/// Calls `each` with the name of every relation a JSON plan reads or writes.
+fn relations(plan: &Value, each: &mut impl FnMut(&str)) {
+    match plan {
+        Value::Object(node) => {
+            if let Some(Value::String(name)) = node.get("Relation Name") {
+                each(name);
+            }
+            node.values().for_each(|child| relations(child, each));
+        }
+        Value::Array(nodes) => nodes.iter().for_each(|child| relations(child, each)),
+        _ => {}
+    }
+}
