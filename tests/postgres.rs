@@ -346,10 +346,12 @@ async fn catalog_reads_on_the_replica_trail_writes_and_a_miss_asks_the_primary()
     let add = app.client.post(app.url(&format!("/api/v1/carts/{cart}/items")));
     let added = add.json(&json!({"product_id": tea_id, "quantity": 2})).send().await.expect("answered");
     let added_status = added.status();
+    let added: Value = added.json().await.expect("the cart");
     let cart_read = read_cart(&app, &cart).await;
     replay("resume").await;
     assert_eq!(stale["price"], 450, "a changed product trails the write on the standby");
     assert_eq!(added_status, StatusCode::OK);
+    assert_eq!(added["items"][0]["unit_price"], 500, "a write reads the product on the primary: {added}");
     assert_eq!(cart_read["items"][0]["unit_price"], 500, "carts read the primary: {cart_read}");
     let patched = until(&format!("/api/v1/products/{tea_id}"), &|product| product["price"] == 500).await;
     report(&format!("FIGURE replica: caught up {caught_up:?} and {patched:?} after replay resumed"));

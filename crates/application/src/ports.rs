@@ -45,8 +45,15 @@ pub trait ProductRepository: Interface {
     /// transaction (see [`CartRepository::save`]).
     async fn insert(&self, product: &Product, completion: Option<&Completion>) -> Result<(), StorageError>;
 
-    /// The product with this id. MUST return [`ProductError::NotFound`] if none.
+    /// The product with this id, possibly from a read replica that trails
+    /// the last writes. MUST return [`ProductError::NotFound`] if none.
     async fn get(&self, id: ProductId) -> Result<Product, ProductError>;
+
+    /// The product as last written, never from a replica: what a write
+    /// decides on. Storage without replicas needs no other implementation.
+    async fn get_latest(&self, id: ProductId) -> Result<Product, ProductError> {
+        self.get(id).await
+    }
 
     /// Products matching `query`, oldest first (ties by id), at most `query.limit`.
     async fn list(&self, query: &ProductQuery) -> Result<Vec<Product>, StorageError>;

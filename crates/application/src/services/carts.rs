@@ -149,9 +149,9 @@ impl CartServiceImpl {
         Ok(saved)
     }
 
-    /// The product a change names; `None` if the catalog has no such product.
+    /// The product a change names, as last written; `None` if the catalog has no such product.
     async fn product(&self, id: ProductId) -> Result<Option<Product>, StorageError> {
-        match self.products.get(id).await {
+        match self.products.get_latest(id).await {
             Ok(product) => Ok(Some(product)),
             Err(ProductError::NotFound) => Ok(None),
             Err(ProductError::Storage(err)) => Err(err),

@@ -88,7 +88,7 @@ impl ProductService for ProductServiceImpl {
     #[tracing::instrument(skip(self, patch), fields(product_id = %id.0))]
     async fn update(&self, id: ProductId, patch: ProductPatch) -> Result<Product, ProductError> {
         if patch.is_empty() {
-            return self.products.get(id).await;
+            return self.products.get_latest(id).await;
         }
         self.products.update(id, &patch, now()).await
     }

@@ -51,16 +51,19 @@ impl ProductRepository for SeaOrmProductRepository {
     }
 
     async fn get(&self, id: ProductId) -> Result<Product, ProductError> {
-        let find = self.statement(Products::find_by_id(id.0));
-        let (rows, on_replica) = self.read_catalog(&find).await.map_err(storage_error)?;
-        // A product created a moment ago may not have reached the replica yet:
-        // its creator must not get a 404 for it.
-        let rows = match rows.is_empty() && on_replica {
-            true => self.sessions.connection().query_all_raw(find).await.map_err(storage_error)?,
-            false => rows,
-        };
-        let row = rows.first().ok_or(ProductError::NotFound)?;
-        Ok(to_product(product::Model::from_query_result(row, "").map_err(storage_error)?)?)
+        let (rows, on_replica) = self.read_catalog(&self.find(id)).await.map_err(storage_error)?;
+        match rows.first() {
+            Some(row) => Ok(decode(row)?),
+            // Created a moment ago, it may not have reached the replica yet:
+            // its creator must not get a 404 for it.
+            None if on_replica => self.get_latest(id).await,
+            None => Err(ProductError::NotFound),
+        }
+    }
+
+    async fn get_latest(&self, id: ProductId) -> Result<Product, ProductError> {
+        let rows = self.sessions.connection().query_all_raw(self.find(id)).await.map_err(storage_error)?;
+        Ok(decode(rows.first().ok_or(ProductError::NotFound)?)?)
     }
 
     async fn list(&self, query: &ProductQuery) -> Result<Vec<Product>, StorageError> {
@@ -132,6 +135,10 @@ impl SeaOrmProductRepository {
         self.sessions.connection().query_all_raw(statement.clone()).await.map(|rows| (rows, false))
     }
 
+    fn find(&self, id: ProductId) -> Statement {
+        self.statement(Products::find_by_id(id.0))
+    }
+
     /// `select` as the SQL of the database's backend.
     fn statement(&self, select: impl QueryTrait) -> Statement {
         select.build(self.sessions.connection().get_database_backend())
@@ -172,6 +179,10 @@ fn escape_like(text: &str) -> String {
         escaped.push(c);
     }
     escaped
+}
+
+fn decode(row: &QueryResult) -> Result<Product, StorageError> {
+    to_product(product::Model::from_query_result(row, "").map_err(storage_error)?)
 }
 
 pub(super) fn to_product(row: product::Model) -> Result<Product, StorageError> {
