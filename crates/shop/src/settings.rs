@@ -454,7 +454,8 @@ impl Settings {
         if !(db.is_postgres() || db.url.starts_with("sqlite:")) {
             return invalid("database.url", "must start with sqlite:, postgres:// or postgresql://");
         }
-        if !db.replica_url.is_empty() && !(db.is_postgres() && is_postgres_url(&db.replica_url)) {
+        let replica_fits = db.is_postgres() && is_postgres_url(&db.replica_url);
+        if !db.replica_url.is_empty() && !replica_fits {
             return invalid("database.replica_url", "must name a PostgreSQL standby of a PostgreSQL database.url");
         }
         if db.max_connections == 0 {
