@@ -368,6 +368,8 @@ async fn when_the_replica_does_not_answer_catalog_reads_go_to_the_primary() {
     };
     let proxy = TcpProxy::start(database.replica_address()).await;
     database.settings.database.replica_url = shop_tests::through(&database.settings.database.replica_url, &proxy);
+    // Down at start, it does not stop the start.
+    proxy.cut();
     let app = TestApp::spawn(&database).await;
     let ready = async || -> Value {
         let response = app.client.get(app.url("/health/ready")).send().await.expect("answered");
@@ -376,7 +378,15 @@ async fn when_the_replica_does_not_answer_catalog_reads_go_to_the_primary() {
     };
     let tea = create_product(&app).await;
     let path = format!("/api/v1/products/{}", tea["id"].as_str().expect("id"));
-    assert_eq!(ready().await["pools"], json!({"primary": "up", "replica": "up"}));
+    let response = app.client.get(app.url(&path)).send().await.expect("answered");
+    assert_eq!(response.status(), StatusCode::OK, "from the primary");
+    assert_eq!(ready().await["pools"], json!({"primary": "up", "replica": "down"}));
+    proxy.restore();
+    let restored_at = Instant::now();
+    while ready().await["pools"]["replica"] != "up" {
+        assert!(restored_at.elapsed() < Duration::from_secs(10), "the replica is asked once it answers");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     proxy.cut();
     let cut_at = Instant::now();

@@ -651,7 +651,8 @@ mod tests {
         assert!(message(&[("SHOP__DATABASE__URL", "mysql://x")]).contains("database.url"));
         let replica = "postgres://standby/shop";
         assert!(message(&[("SHOP__DATABASE__REPLICA_URL", replica)]).contains("database.replica_url"), "on SQLite");
-        let on_postgres = [("SHOP__DATABASE__URL", "postgres://primary/shop"), ("SHOP__DATABASE__REPLICA_URL", replica)];
+        let on_postgres =
+            [("SHOP__DATABASE__URL", "postgres://primary/shop"), ("SHOP__DATABASE__REPLICA_URL", replica)];
         assert!(load(&on_postgres).is_ok());
         let format = message(&[("SHOP__LOG__FORMAT", "xml")]);
         assert!(format.contains("log.format") && format.contains("`pretty` or `json`"), "{format}");

@@ -96,11 +96,8 @@ pub async fn connect_replica(options: &DatabaseOptions) -> Result<Option<Databas
         Ok(pool) => pool,
         Err(err) if crate::seaorm::is_unreachable(&err) => {
             tracing::warn!(error = %describe(&err), "the replica does not answer; catalog reads go to the primary until it does");
-            let mut lazy = ConnectOptions::new(url.clone());
-            lazy.connect_lazy(true).max_connections(replica.max_connections).acquire_timeout(replica.acquire_timeout);
-            if !options.behind_pooler {
-                lazy.statement_timeout(options.statement_timeout).set_schema_search_path(options.schema.clone());
-            }
+            let mut lazy = connect_options(&replica, replica.max_connections);
+            lazy.connect_lazy(true).min_connections(0);
             Database::connect(lazy).await?
         }
         Err(err) => return Err(err),
@@ -163,7 +160,9 @@ fn is_in_memory(url: &str) -> bool {
     url.starts_with("sqlite::memory:") || url.contains("mode=memory")
 }
 
-async fn open_pool(options: &DatabaseOptions, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+/// How the service's pools connect: sizes, timeouts, and the session settings
+/// (sent unless `behind_pooler`).
+fn connect_options(options: &DatabaseOptions, max_connections: u32) -> ConnectOptions {
     let lock_wait = options.statement_timeout;
     let mut connect = ConnectOptions::new(options.url.clone());
     connect
@@ -194,7 +193,11 @@ async fn open_pool(options: &DatabaseOptions, max_connections: u32) -> Result<Da
         // An in-memory SQLite database lives only while a connection is open.
         connect.min_connections(1).idle_timeout(None).max_lifetime(None);
     }
-    let pool = match Database::connect(connect).await {
+    connect
+}
+
+async fn open_pool(options: &DatabaseOptions, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    let pool = match Database::connect(connect_options(options, max_connections)).await {
         Err(DbErr::Conn(RuntimeErr::SqlxError(err))) if matches!(*err, SqlxError::PoolTimedOut) => {
             return Err(why_no_connection(options).await.unwrap_or(DbErr::Conn(RuntimeErr::SqlxError(err))));
         }
