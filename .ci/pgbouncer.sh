@@ -62,7 +62,7 @@ pgbouncer_packaged() {
 
 # pgbouncer_start BINARY DIR PORT UPSTREAM [prepared]: PgBouncer in transaction
 # mode on 127.0.0.1:PORT in front of UPSTREAM ("host=… port=… user=…"), four
-# server connections per database, as the PostgreSQL user (PgBouncer refuses
+# server connections per database (PGBOUNCER_POOL_SIZE), as the PostgreSQL user (PgBouncer refuses
 # root). With "prepared", it keeps clients' prepared statements apart.
 pgbouncer_start() {
   local binary=$1 dir=$2 port=$3 upstream=$4 prepared=${5:-}
@@ -77,16 +77,17 @@ listen_port = $port
 unix_socket_dir =
 auth_type = any
 pool_mode = transaction
-default_pool_size = 4
-max_db_connections = 4
+default_pool_size = ${PGBOUNCER_POOL_SIZE:-4}
+max_db_connections = ${PGBOUNCER_POOL_SIZE:-4}
 max_client_conn = 4000
 ignore_startup_parameters = extra_float_digits
 logfile = $dir/pgbouncer.log
 pidfile = $dir/pgbouncer.pid
 EOF
   [ "$prepared" = prepared ] && echo "max_prepared_statements = 200" >> "$dir/pgbouncer.ini"
+  install -m 755 "$binary" "$dir/pgbouncer"  # the postgres user may not reach the cache under $HOME
   chown -R postgres "$dir"
-  runuser -u postgres -- "$binary" -d "$dir/pgbouncer.ini"
+  runuser -u postgres -- "$dir/pgbouncer" -d "$dir/pgbouncer.ini"
   for _ in $(seq 1 50); do pg_isready -h 127.0.0.1 -p "$port" -q && return; sleep 0.1; done
   echo "PgBouncer did not start on port $port:"; tail -5 "$dir/pgbouncer.log"; return 1
 }

@@ -3,6 +3,7 @@
 
     python3 bench/run.py              # full run (about 5 minutes), writes bench/results/latest.md
     python3 bench/run.py --smoke      # a few seconds on a tiny seed, debug build; fails on any non-2xx (CI)
+    python3 bench/run.py --pooler postgres://postgres@127.0.0.1:6432/postgres   # also through PgBouncer
 
 It builds the release binary, creates a fresh PostgreSQL database, seeds
 10,000 products and 1,000 carts of 20 lines, starts the service, warms up,
@@ -312,6 +313,9 @@ def main():
     parser.add_argument("--duration", type=int, default=20, help="seconds per round (default 20)")
     parser.add_argument("--smoke", action="store_true", help="tiny seed, one short round, fail on any non-2xx")
     parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument("--pooler", metavar="URL",
+                        help="also run the mix with the service behind this PgBouncer (transaction mode, "
+                             "in front of the same server), e.g. postgres://postgres@127.0.0.1:6432/postgres")
     args = parser.parse_args()
     if args.smoke:
         args.rounds, args.duration = 1, 3
@@ -361,6 +365,7 @@ def measure(args, seed, admin):
     rss = service.peak_rss_mib()
     service.stop()
     census = statement_census(url, work, seed, lines)
+    pooled = behind_pooler(args, url, work, lines, pages) if args.pooler else []
 
     sqlite_rounds = []
     if not args.skip_sqlite:
@@ -384,11 +389,13 @@ def measure(args, seed, admin):
         "median_p50_ms": statistics.median(r["service"]["p50_ms"] for r in rounds),
         "median_p99_ms": statistics.median(r["service"]["p99_ms"] for r in rounds),
         "non_2xx": sum(r["service"]["non_2xx"] + r["service"]["socket_errors"] for r in rounds)
-        + sum(a["non_2xx"] + a["socket_errors"] for a in adds.values()),
+        + sum(a["non_2xx"] + a["socket_errors"] for a in adds.values())
+        + sum(r["non_2xx"] + r["socket_errors"] for r in pooled),
         "peak_rss_mib": rss,
         "median_cpu_us_per_request": statistics.median(r["service"]["cpu_us_per_request"] for r in rounds),
         "statements_per_request": census,
         "adds": adds,
+        "pooled": pooled,
         "sqlite": sqlite_rounds,
         "sqlite_peak_rss_mib": sqlite_rss,
         "sqlite_locked_errors": locked,
@@ -404,6 +411,25 @@ def measure(args, seed, admin):
     if failures:
         log(f"FAILED: {failures} non-2xx responses, socket errors or 'database is locked' errors")
         sys.exit(1)
+
+
+def behind_pooler(args, url, work, lines, pages):
+    """The same mix with the service connected through PgBouncer (database.behind_pooler)."""
+    log(f"the same mix through the pooler at {args.pooler}")
+    # What the service sets per session when it is not behind a pooler.
+    run(["psql", url, "-qc", f"ALTER DATABASE {DATABASE} SET search_path = homework",
+         "-qc", f"ALTER DATABASE {DATABASE} SET statement_timeout = '27000ms'"])
+    service = Service(postgres_url(args.pooler, DATABASE), work / "service-pooled.log",
+                      {"SHOP__DATABASE__BEHIND_POOLER": "true"})
+    wrk(max(2, args.duration // 4), lines, pages)
+    rounds = []
+    for _ in range(args.rounds):
+        cpu_before = service.cpu_seconds()
+        http = wrk(args.duration, lines, pages)
+        http["cpu_us_per_request"] = (service.cpu_seconds() - cpu_before) / max(http["requests"], 1) * 1e6
+        rounds.append(http)
+    service.stop()
+    return rounds
 
 
 def render(result, seed, args):
@@ -433,6 +459,13 @@ def render(result, seed, args):
             "| adds | rps | p50 ms | p99 ms | non-2xx |", "|---|---|---|---|---|"]
     for kind, a in result["adds"].items():
         out.append(f"| {kind} | {a['rps']:.0f} | {a['p50_ms']:.2f} | {a['p99_ms']:.2f} | {a['non_2xx'] + a['socket_errors']} |")
+    if result["pooled"]:
+        direct = result["median_service_rps"]
+        out += ["", f"The same mix behind PgBouncer ({args.pooler}), after the rounds above:", "",
+                "| round | rps | p50 ms | p99 ms | non-2xx | CPU µs/req | vs direct median |", "|---|---|---|---|---|---|---|"]
+        for i, s in enumerate(result["pooled"], 1):
+            out.append(f"| {i} | {s['rps']:.0f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | "
+                       f"{s['non_2xx'] + s['socket_errors']} | {s['cpu_us_per_request']:.0f} | {s['rps'] / direct:.2f} |")
     if result["sqlite"]:
         out += ["", "SQLite (embedded), same mix:", "", "| round | rps | p50 ms | p99 ms | non-2xx |", "|---|---|---|---|---|"]
         for i, s in enumerate(result["sqlite"], 1):
