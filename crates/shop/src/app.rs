@@ -13,11 +13,11 @@ use tokio::net::TcpListener;
 use shaku::HasComponent;
 use shop_application::idempotency::IdempotencyService;
 use shop_application::services::CartService;
+use shop_infrastructure::seaorm::{ReplicaPool, connect_replica};
 
 use crate::container::{AppModule, SeaOrmStorage, Storage, module_builder};
 use crate::serve::ConnectionLimits;
 use crate::settings::{Settings, SettingsError};
-use shop_infrastructure::seaorm::ReplicaPool;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -112,7 +112,7 @@ impl Server {
         mut connection: DatabaseConnection,
         mut writer: Option<DatabaseConnection>,
     ) -> Result<Self, StartError> {
-        let mut replica = shop_infrastructure::seaorm::connect_replica(&settings.database_options())
+        let mut replica = connect_replica(&settings.database_options())
             .await
             .map_err(|source| StartError::Database { url: redact(&settings.database.replica_url), source })?;
         for pool in [Some(&mut connection), writer.as_mut(), replica.as_mut()].into_iter().flatten() {

@@ -1,7 +1,8 @@
 //! The database engine (the pooled connection) and the session factory.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use sea_orm::error::SqlxError;
@@ -109,29 +110,29 @@ pub async fn connect_replica(options: &DatabaseOptions) -> Result<Option<Databas
 const REPLICA_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// How long catalog reads stay on the primary after the replica could not be reached.
-const REPLICA_RETRY_AFTER: Duration = Duration::from_secs(5);
+const REPLICA_RETRY_AFTER_MS: u64 = 5_000;
 
 /// The replica's pool, and whether it is worth asking: after a read could not
-/// reach it, reads go to the primary for [`REPLICA_RETRY_AFTER`], then one
+/// reach it, reads go to the primary for [`REPLICA_RETRY_AFTER_MS`], then one
 /// tries the replica again (no background task; a readiness probe that
 /// reaches it ends the wait early).
 #[derive(Debug)]
 pub struct ReplicaPool {
     pool: DatabaseConnection,
-    opened: std::time::Instant,
+    opened: Instant,
     /// Milliseconds after `opened` before which the replica is not asked.
-    down_until_ms: std::sync::atomic::AtomicU64,
+    down_until_ms: AtomicU64,
 }
 
 impl ReplicaPool {
     /// Over an opened (or lazily connecting) pool on the standby.
     pub fn new(pool: DatabaseConnection) -> Self {
-        Self { pool, opened: std::time::Instant::now(), down_until_ms: 0.into() }
+        Self { pool, opened: Instant::now(), down_until_ms: 0.into() }
     }
 
     /// The pool, unless the replica was found unreachable a moment ago.
     pub fn answering(&self) -> Option<&DatabaseConnection> {
-        (self.elapsed_ms() >= self.down_until_ms.load(std::sync::atomic::Ordering::Relaxed)).then_some(&self.pool)
+        (self.elapsed_ms() >= self.down_until_ms.load(Ordering::Relaxed)).then_some(&self.pool)
     }
 
     /// The pool, whatever its state (for the readiness probe).
@@ -141,11 +142,11 @@ impl ReplicaPool {
 
     /// Marks the replica unreachable (`false`) for a while, or answering again.
     pub fn set_answering(&self, answering: bool) {
-        let until = if answering { 0 } else { self.elapsed_ms() + REPLICA_RETRY_AFTER.as_millis() as u64 };
-        let previous = self.down_until_ms.swap(until, std::sync::atomic::Ordering::Relaxed);
+        let until = if answering { 0 } else { self.elapsed_ms() + REPLICA_RETRY_AFTER_MS };
+        let previous = self.down_until_ms.swap(until, Ordering::Relaxed);
         if !answering && previous <= self.elapsed_ms() {
             tracing::warn!(
-                for_ms = REPLICA_RETRY_AFTER.as_millis() as u64,
+                for_ms = REPLICA_RETRY_AFTER_MS,
                 "the replica does not answer: catalog reads go to the primary"
             );
         }
