@@ -144,7 +144,7 @@ impl Server {
             max_connections: max_connections(server.max_connections, settings.database.max_connections),
         };
         let module = Arc::new(module_builder(settings, storage).build());
-        let router = crate::http::router(module.clone(), request_timeout);
+        let router = crate::router::router(module.clone(), request_timeout);
         Ok(Self { listener, router, limits, module, pools, shutdown_timeout })
     }
 

@@ -127,7 +127,7 @@ pub async fn run(cli: Cli, mut settings: Settings) -> Result<(), StartError> {
             output(&format!("{purged} expired carts deleted\n"))
         }
         Command::Openapi => {
-            let document = crate::http::openapi(settings.cart.max_line_quantity)
+            let document = crate::router::openapi(settings.cart.max_line_quantity)
                 .to_pretty_json()
                 .map_err(|e| StartError::Failed(e.to_string()))?;
             output(&format!("{document}\n"))

@@ -7,8 +7,10 @@
 pub mod app;
 pub mod cli;
 pub mod container;
+pub mod edge;
 pub mod graphql;
 pub mod http;
+pub mod router;
 pub mod seed;
 pub mod serve;
 pub mod settings;

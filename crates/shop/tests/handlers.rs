@@ -230,7 +230,7 @@ fn router(stub: &Stub) -> axum::Router {
         .with_component_override::<dyn CartService>(Box::new(stub.clone()))
         .with_component_override::<dyn ProductService>(Box::new(stub.clone()))
         .build();
-    shop::http::router(Arc::new(module), std::time::Duration::from_secs(5))
+    shop::router::router(Arc::new(module), std::time::Duration::from_secs(5))
 }
 
 struct Reply {

@@ -1,42 +1,22 @@
 //! GraphQL errors: the same `ApiError`s the REST edge answers with (one
-//! mapping from application errors, in `http/problem.rs`), carried as
-//! `extensions.code` and `extensions.type`, the REST problem type.
+//! mapping from application errors and one table of names, in
+//! `edge/error.rs`), carried as `extensions.code` and `extensions.type`, the
+//! REST problem type.
 
 use async_graphql::{Error, ErrorExtensionValues, ServerError, Value};
 
-use crate::http::{ApiError, FieldError, PROBLEM_BASE};
-
-/// The code a client tells cases apart by (the table of the README's GraphQL section).
-fn code(error: &ApiError) -> &'static str {
-    match error {
-        ApiError::Malformed(_) => "MALFORMED_REQUEST",
-        ApiError::Validation { .. } => "VALIDATION_FAILED",
-        ApiError::NotFound(_) => "NOT_FOUND",
-        ApiError::Unauthorized => "UNAUTHORIZED",
-        ApiError::PreconditionFailed { .. } => "PRECONDITION_FAILED",
-        ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
-        ApiError::IdempotencyKeyInFlight { .. } => "IDEMPOTENCY_KEY_IN_FLIGHT",
-        ApiError::RateLimited { .. } => "RATE_LIMITED",
-        ApiError::Unavailable(_) | ApiError::Timeout => "SERVICE_UNAVAILABLE",
-        // What only the transport answers (405, 413, 415) never reaches a field.
-        ApiError::MethodNotAllowed
-        | ApiError::PayloadTooLarge
-        | ApiError::UnsupportedMediaType
-        | ApiError::Internal(_) => "INTERNAL",
-    }
-}
+use crate::edge::{ApiError, FieldError};
 
 /// `error` as a GraphQL error. Fields named in a 422 are renamed as the
 /// GraphQL arguments name them (`product_id` → `productId`), under `input`
 /// when they are fields of an input object (`productInfo.price`).
 pub fn graphql_error(error: ApiError, input: Option<&str>) -> Error {
     log(&error);
-    let (slug, _) = error.kind();
-    let code = code(&error);
+    let kind = error.kind();
     let message = error.to_string();
     let mut extensions = ErrorExtensionValues::default();
-    extensions.set("code", code);
-    extensions.set("type", format!("{PROBLEM_BASE}{slug}"));
+    extensions.set("code", kind.code);
+    extensions.set("type", kind.type_uri());
     match error {
         ApiError::Validation { errors, .. } => {
             let errors = errors.into_iter().map(|field| field_value(field, input)).collect::<Vec<_>>();
@@ -60,10 +40,10 @@ pub fn malformed(message: impl Into<String>) -> Error {
 /// an argument has the wrong type) carries no code yet: it is `MALFORMED_REQUEST`.
 pub fn with_code(mut error: ServerError) -> ServerError {
     if error.extensions.as_ref().is_none_or(|extensions| extensions.get("code").is_none()) {
-        let (slug, _) = ApiError::Malformed(String::new()).kind();
+        let kind = ApiError::Malformed(String::new()).kind();
         let extensions = error.extensions.get_or_insert_with(Default::default);
-        extensions.set("code", "MALFORMED_REQUEST");
-        extensions.set("type", format!("{PROBLEM_BASE}{slug}"));
+        extensions.set("code", kind.code);
+        extensions.set("type", kind.type_uri());
     }
     error
 }

@@ -19,7 +19,9 @@ use shop_domain::{
 use super::errors::{graphql_error, malformed};
 use super::types::{CartView, Long, Product, ProductConnection, ProductInput, ProductPatchInput, Uuid};
 use crate::container::{AppModule, AppSettings};
-use crate::http::{ApiError, ClientLimits, Errors, decode_cursor, unless_cart_missing};
+use crate::edge::cursor::decode_cursor;
+use crate::edge::rate_limit::ClientLimits;
+use crate::edge::{ApiError, Errors, unless_cart_missing};
 
 /// The schema: queries and mutations, no subscriptions.
 pub type ShopSchema = Schema<Query, Mutation, EmptySubscription>;

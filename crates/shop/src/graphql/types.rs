@@ -141,7 +141,7 @@ impl ProductConnection {
         let edges: Vec<ProductEdge> = products
             .into_iter()
             .map(|product| ProductEdge {
-                cursor: crate::http::encode_cursor(ProductCursor::from(&product)),
+                cursor: crate::edge::cursor::encode_cursor(ProductCursor::from(&product)),
                 node: Product::new(product, currency),
             })
             .collect();

@@ -11,16 +11,19 @@ use shop_domain::{Cart, CartId, Currency, MaxLineQuantity, ProductId, Quantity};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::extract::{ApiJson, ApiPath, IfMatch, IfMatchHeader};
-use super::idempotency::{IdempotencyKeyHeader, KeyClaim, Rendered};
-use super::input::{Errors, Field, integer, string};
-use super::openapi::{
+use super::extract::{IfMatch, IfMatchHeader};
+use super::idempotency::{KeyClaim, Rendered};
+use super::input::{Field, integer, string};
+use super::timestamp::rfc3339;
+use crate::container::{AppModule, AppSettings};
+use crate::edge::extract::{ApiJson, ApiPath};
+use crate::edge::idempotency::IdempotencyKeyHeader;
+use crate::edge::openapi::{
     IdempotencyKeyInFlight, MalformedRequest, NotFound, PayloadTooLarge, PreconditionFailed, UnsupportedMediaType,
     ValidationFailed, ValidationOrKeyReused,
 };
-use super::problem::{ApiError, Problem};
-use super::timestamp::rfc3339;
-use crate::container::{AppModule, AppSettings};
+use crate::edge::{ApiError, Problem};
+use crate::edge::{Errors, unless_cart_missing};
 
 /// A cart line, as clients see it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -378,19 +381,6 @@ pub async fn delete(
 fn reply(carts: &Carts, currency: Currency, cart: Cart) -> CartReply {
     let expires_at = carts.expires_at(&cart);
     CartReply::new(cart, currency, expires_at)
-}
-
-/// An unknown cart is 404 before the body's content is judged (422): only
-/// when the input is invalid do we look the cart up, to tell which applies.
-pub(crate) async fn unless_cart_missing<T>(
-    carts: &dyn CartService,
-    id: CartId,
-    input: Result<T, ApiError>,
-) -> Result<T, ApiError> {
-    if input.is_err() {
-        carts.get(id).await?;
-    }
-    input
 }
 
 fn quantity(json: &str, max: MaxLineQuantity) -> Result<Quantity, String> {

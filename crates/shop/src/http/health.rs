@@ -5,8 +5,8 @@ use serde::Serialize;
 use shaku_axum::Inject;
 use shop_application::ports::StorageHealth;
 
-use super::problem::ApiError;
 use crate::container::AppModule;
+use crate::edge::ApiError;
 
 /// The body of a healthy answer.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

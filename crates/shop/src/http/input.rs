@@ -7,8 +7,6 @@
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
-use super::problem::{ApiError, FieldError};
-
 /// One field of a JSON body as the client sent it: absent, `null`, or a value
 /// still to be judged (kept as its JSON text, so a number keeps every digit).
 /// Use with `#[serde(default)]`, so that an absent field is [`Field::Absent`].
@@ -54,26 +52,6 @@ impl Field {
             Self::Null => Ok(Some(None)),
             Self::Value(raw) => parse(raw.get()).map(|value| Some(Some(value))),
         }
-    }
-}
-
-/// The errors found in a body so far.
-#[derive(Debug, Default)]
-pub struct Errors(Vec<FieldError>);
-
-impl Errors {
-    /// The value of `field`'s check, or `None` with its error noted.
-    pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
-        result.map_err(|message| self.0.push(FieldError::new(field, message))).ok()
-    }
-
-    /// The 422 naming every field with an error; else the value `build`
-    /// makes of the checked fields (which are all `Some` then).
-    pub fn finish<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T, ApiError> {
-        if !self.0.is_empty() {
-            return Err(ApiError::invalid(self.0));
-        }
-        build().ok_or_else(|| ApiError::Internal("a field was refused without an error".into()))
     }
 }
 

@@ -3,12 +3,9 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shaku_axum::Inject;
-use shop_application::ports::ProductCursor;
 use shop_application::services::{ListProducts, ProductService};
 use shop_domain::{
     Currency, Description, NewProduct, Price, Product, ProductId, ProductName, ProductPatch, SearchText,
@@ -16,16 +13,20 @@ use shop_domain::{
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::extract::{ApiJson, ApiPath, ApiQuery, IfNoneMatch, IfNoneMatchHeader};
-use super::idempotency::{IdempotencyKeyHeader, KeyClaim, Rendered};
-use super::input::{Errors, Field, integer, string};
-use super::openapi::{
+use super::extract::{IfNoneMatch, IfNoneMatchHeader};
+use super::idempotency::{KeyClaim, Rendered};
+use super::input::{Field, integer, string};
+use super::timestamp::rfc3339;
+use crate::container::{AppModule, AppSettings};
+use crate::edge::ApiError;
+use crate::edge::Errors;
+use crate::edge::cursor::{decode_cursor, encode_cursor};
+use crate::edge::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::edge::idempotency::IdempotencyKeyHeader;
+use crate::edge::openapi::{
     IdempotencyKeyInFlight, MalformedRequest, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
     ValidationFailed, ValidationOrKeyReused,
 };
-use super::problem::ApiError;
-use super::timestamp::rfc3339;
-use crate::container::{AppModule, AppSettings};
 
 /// A product, as clients see it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -337,37 +338,4 @@ fn description(json: &str) -> Result<Description, String> {
 fn price(json: &str) -> Result<Price, String> {
     let message = || format!("price must be an integer between {} and {}", Price::MIN, Price::MAX);
     Price::new(integer("price", json).map_err(|_| message())?).map_err(|_| message())
-}
-
-/// The opaque cursor: the position's creation time (µs) and id, base64url.
-/// The same text in REST (`next_cursor`) and GraphQL (`endCursor`).
-pub(crate) fn encode_cursor(cursor: ProductCursor) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}:{}", cursor.created_at.timestamp_micros(), cursor.id.0.simple()))
-}
-
-pub(crate) fn decode_cursor(text: &str) -> Result<ProductCursor, ApiError> {
-    let malformed = || ApiError::Malformed("cursor is not one this service issued".to_owned());
-    let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| malformed())?;
-    let decoded = String::from_utf8(bytes).map_err(|_| malformed())?;
-    let (micros, id) = decoded.split_once(':').ok_or_else(malformed)?;
-    let created_at = micros.parse().ok().and_then(DateTime::from_timestamp_micros).ok_or_else(malformed)?;
-    let id = Uuid::try_parse(id).map_err(|_| malformed())?;
-    Ok(ProductCursor { created_at, id: ProductId(id) })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursor_round_trip_and_garbage() {
-        let cursor = ProductCursor {
-            created_at: DateTime::from_timestamp_micros(1_700_000_000_123_456).expect("valid"),
-            id: ProductId(Uuid::new_v4()),
-        };
-        assert_eq!(decode_cursor(&encode_cursor(cursor)).ok(), Some(cursor));
-        for garbage in ["", "abc", "!!!", &URL_SAFE_NO_PAD.encode("12:nope")] {
-            assert!(decode_cursor(garbage).is_err(), "{garbage:?}");
-        }
-    }
 }

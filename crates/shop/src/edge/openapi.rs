@@ -11,7 +11,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToResponse};
 
-use super::problem::{FieldError, Problem};
+use super::{FieldError, Problem};
 
 /// The document's fixed parts; paths are added by the router.
 #[derive(OpenApi)]

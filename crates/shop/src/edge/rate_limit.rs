@@ -1,11 +1,13 @@
 //! Per-client rate limits on writes (`rate_limit.*`): a GCRA limiter per
-//! client address (governor), for every write under `/api/v1` (any method
-//! but `GET`, `HEAD`, `OPTIONS`), and a second one for creating carts.
-//! Beyond either: `429` with `Retry-After`. Reads and operational endpoints
-//! are never limited. Each instance limits on its own.
+//! client address (governor), for every write of the REST resources (any
+//! method but `GET`, `HEAD`, `OPTIONS`), and a second one for creating
+//! carts. Beyond either: `429` with `Retry-After`. Reads and operational
+//! endpoints are never limited. Each instance limits on its own.
 //!
-//! `POST /graphql` may be a read or a write: the layer hands its client's
-//! limits to the GraphQL edge ([`ClientLimits`]), which checks each mutation.
+//! The limits are route layers: REST puts [`limit`] on its resources' routes;
+//! GraphQL, whose `POST` may be a read or a write, puts [`hand_over`] on its
+//! route, which gives the document its client's limits ([`ClientLimits`]) to
+//! check each mutation against.
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -20,7 +22,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use ipnet::IpNet;
 
-use super::problem::ApiError;
+use super::ApiError;
 use crate::settings::RateLimitSettings;
 
 /// The limiters, and which peers are proxies whose `X-Forwarded-For` to believe.
@@ -106,22 +108,44 @@ impl ClientLimits {
     }
 }
 
-/// Layer: writes under `/api/v1` within the limits of their client, `429`
-/// with `Retry-After` beyond; `POST /graphql` gets its [`ClientLimits`].
-pub async fn limit(State(limits): State<Arc<RateLimits>>, mut request: Request, next: Next) -> Response {
-    let Some(peer) = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip()) else {
-        return next.run(request).await; // not from a socket (a test's router): nobody to limit
-    };
-    let method = request.method();
-    let path = request.uri().path();
-    if *method == Method::POST && path == "/graphql" {
+/// What a route's writes count against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writes {
+    /// The write limit.
+    Any,
+    /// The write limit and the limit on new carts.
+    NewCart,
+}
+
+/// The peer's address; `None` when the request came from no socket (a
+/// test's router): nobody to limit.
+fn peer(request: &Request) -> Option<IpAddr> {
+    request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())
+}
+
+/// Route layer: the route's writes within the limits of their client, `429`
+/// with `Retry-After` beyond; reads pass.
+pub async fn limit(
+    State((limits, writes)): State<(Arc<RateLimits>, Writes)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let write = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if let Some(peer) = peer(&request).filter(|_| write) {
         let client = limits.client(peer, request.headers());
-        request.extensions_mut().insert(ClientLimits { limits, client });
-    } else if !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) && path.starts_with("/api/v1/") {
-        let creates_a_cart = *method == Method::POST && path == "/api/v1/carts";
-        if let Err(retry_after) = limits.check(limits.client(peer, request.headers()), creates_a_cart) {
+        if let Err(retry_after) = limits.check(client, writes == Writes::NewCart) {
             return ApiError::RateLimited { retry_after }.into_response();
         }
+    }
+    next.run(request).await
+}
+
+/// Route layer: hands the request its client's [`ClientLimits`], for a
+/// route that checks its writes itself.
+pub async fn hand_over(State(limits): State<Arc<RateLimits>>, mut request: Request, next: Next) -> Response {
+    if let Some(peer) = peer(&request) {
+        let client = limits.client(peer, request.headers());
+        request.extensions_mut().insert(ClientLimits { limits, client });
     }
     next.run(request).await
 }

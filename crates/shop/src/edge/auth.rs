@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use shaku::HasComponent;
 use subtle::ConstantTimeEq;
 
-use super::problem::ApiError;
+use super::ApiError;
 use crate::container::{AppModule, AppSettings};
 use crate::settings::Settings;
 

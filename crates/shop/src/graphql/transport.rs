@@ -1,5 +1,5 @@
-//! GraphQL over HTTP: `POST /graphql` runs a document against the schema of
-//! `crate::graphql`; `GET /graphql` is the IDE (GraphiQL, every asset served
+//! GraphQL over HTTP: `POST /graphql` runs a document against the schema;
+//! `GET /graphql` is the IDE (GraphiQL, every asset served
 //! from the binary); `GET /graphql/schema.graphql` is the SDL.
 //!
 //! What is not GraphQL's to judge is judged here, before the document runs,
@@ -17,16 +17,16 @@ use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use shaku::HasComponent;
 
-use super::auth::is_admin;
-use super::extract::ApiJson;
 use shop_application::idempotency::IdempotencyKey;
 
-use super::idempotency::{self, IDEMPOTENCY_KEY, IdempotencyKeyHeader, Keyed, Unfinished};
-use super::openapi::{MalformedRequest, PayloadTooLarge, UnsupportedMediaType};
-use super::problem::ApiError;
-use super::rate_limit::ClientLimits;
+use super::{Caller, KeyUse, MAX_ROOT_FIELDS, Operation};
 use crate::container::{AppModule, AppSettings};
-use crate::graphql::{self, Caller, KeyUse, MAX_ROOT_FIELDS, Operation};
+use crate::edge::ApiError;
+use crate::edge::auth::is_admin;
+use crate::edge::extract::ApiJson;
+use crate::edge::idempotency::{self, IDEMPOTENCY_KEY, IdempotencyKeyHeader, Keyed, Unfinished};
+use crate::edge::openapi::{MalformedRequest, PayloadTooLarge, UnsupportedMediaType};
+use crate::edge::rate_limit::ClientLimits;
 
 /// A GraphQL request (GraphQL over HTTP): a document, its variables, and
 /// which of its operations to run.
@@ -115,8 +115,8 @@ pub async fn execute(
     };
     let caller =
         Caller { module: module.clone(), admin: is_admin(settings, &headers), limits: limits.map(|l| l.0), key };
-    let mut response = graphql::schema().execute(request.data(caller)).await;
-    response.errors = response.errors.into_iter().map(graphql::with_code).collect();
+    let mut response = super::schema().execute(request.data(caller)).await;
+    response.errors = response.errors.into_iter().map(super::with_code).collect();
     count_errors(&response.errors);
     if let Some(operation) = &operation {
         operation.in_selection_order(&mut response.data);
@@ -176,7 +176,7 @@ impl From<async_graphql::Response> for Reply {
 
 /// A request refused before it ran: one error and no data.
 fn refused(error: ApiError) -> Response {
-    let error = graphql::graphql_error(error, None);
+    let error = super::graphql_error(error, None);
     let (message, extensions) = (error.message, error.extensions);
     let errors = vec![ServerError { message, source: None, locations: Vec::new(), path: Vec::new(), extensions }];
     count_errors(&errors);
@@ -204,12 +204,12 @@ fn count_errors(errors: &[ServerError]) {
     tag = "graphql",
     responses(
         (status = 200, description = "The GraphQL schema (SDL)", content_type = "text/plain", body = String),
-        (status = 404, description = "Introspection is off (`graphql.introspection`)", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Introspection is off (`graphql.introspection`)", body = crate::edge::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn schema(State(module): State<Arc<AppModule>>) -> Result<Response, ApiError> {
     introspectable(&module)?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], graphql::sdl()).into_response())
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], super::sdl()).into_response())
 }
 
 /// The GraphQL IDE (GraphiQL), every script and stylesheet served by the service.
@@ -220,7 +220,7 @@ pub async fn schema(State(module): State<Arc<AppModule>>) -> Result<Response, Ap
     tag = "graphql",
     responses(
         (status = 200, description = "The GraphiQL page (HTML)", content_type = "text/html"),
-        (status = 404, description = "Introspection is off (`graphql.introspection`)", body = super::problem::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Introspection is off (`graphql.introspection`)", body = crate::edge::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn ide(State(module): State<Arc<AppModule>>) -> Result<Html<&'static str>, ApiError> {

@@ -1,13 +1,16 @@
-//! The one error type of the HTTP edge. Every error of every layer becomes an
-//! [`ApiError`] here, once, and leaves as `application/problem+json` (RFC 9457).
+//! The one error type of both edges. Every error of every layer becomes an
+//! [`ApiError`] here, once; REST answers it as `application/problem+json`
+//! (RFC 9457), GraphQL as an error with the code of the same table ([`Kind`]).
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use shop_application::services::CartService;
 use shop_application::{
     AddItemError, CartWriteError, GetCartError, ProductError, RemoveItemError, SetItemError, StorageError,
 };
+use shop_domain::CartId;
 
 /// One offending field of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -22,6 +25,26 @@ impl FieldError {
     /// An error of `field`.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// The errors found in a body so far.
+#[derive(Debug, Default)]
+pub struct Errors(Vec<FieldError>);
+
+impl Errors {
+    /// The value of `field`'s check, or `None` with its error noted.
+    pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        result.map_err(|message| self.0.push(FieldError::new(field, message))).ok()
+    }
+
+    /// The 422 naming every field with an error; else the value `build`
+    /// makes of the checked fields (which are all `Some` then).
+    pub fn finish<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T, ApiError> {
+        if !self.0.is_empty() {
+            return Err(ApiError::invalid(self.0));
+        }
+        build().ok_or_else(|| ApiError::Internal("a field was refused without an error".into()))
     }
 }
 
@@ -55,7 +78,7 @@ pub enum ApiError {
     #[error("this method is not allowed here")]
     MethodNotAllowed,
     /// 413
-    #[error("the request body is larger than {} bytes", crate::http::BODY_LIMIT_BYTES)]
+    #[error("the request body is larger than {} bytes", super::BODY_LIMIT_BYTES)]
     PayloadTooLarge,
     /// 415
     #[error("the request body must be JSON (Content-Type: application/json)")]
@@ -98,41 +121,58 @@ impl ApiError {
         Self::Validation { detail, errors }
     }
 
-    pub(crate) fn status(&self) -> StatusCode {
-        match self {
-            Self::Malformed(_) => StatusCode::BAD_REQUEST,
-            Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::IdempotencyKeyInFlight { .. } => StatusCode::CONFLICT,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) | Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+    /// How each edge names this error: the one table of both.
+    pub fn kind(&self) -> Kind {
+        use StatusCode as S;
+        let (status, slug, title, code) = match self {
+            Self::Malformed(_) => (S::BAD_REQUEST, "malformed-request", "Malformed request", "MALFORMED_REQUEST"),
+            Self::Validation { .. } => {
+                (S::UNPROCESSABLE_ENTITY, "validation", "Validation failed", "VALIDATION_FAILED")
+            }
+            Self::NotFound(_) => (S::NOT_FOUND, "not-found", "Not found", "NOT_FOUND"),
+            Self::Unauthorized => (S::UNAUTHORIZED, "unauthorized", "Unauthorized", "UNAUTHORIZED"),
+            Self::PreconditionFailed { .. } => {
+                (S::PRECONDITION_FAILED, "precondition-failed", "Precondition failed", "PRECONDITION_FAILED")
+            }
+            // What only the transport answers (405, 413, 415) never reaches a GraphQL field.
+            Self::MethodNotAllowed => (S::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed", "INTERNAL"),
+            Self::PayloadTooLarge => (S::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large", "INTERNAL"),
+            Self::UnsupportedMediaType => {
+                (S::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type", "INTERNAL")
+            }
+            Self::IdempotencyKeyReused => {
+                (S::UNPROCESSABLE_ENTITY, "idempotency-key-reused", "Idempotency key reused", "IDEMPOTENCY_KEY_REUSED")
+            }
+            Self::IdempotencyKeyInFlight { .. } => {
+                (S::CONFLICT, "idempotency-key-in-flight", "Idempotency key in flight", "IDEMPOTENCY_KEY_IN_FLIGHT")
+            }
+            Self::RateLimited { .. } => (S::TOO_MANY_REQUESTS, "rate-limited", "Too many requests", "RATE_LIMITED"),
+            Self::Unavailable(_) | Self::Timeout => {
+                (S::SERVICE_UNAVAILABLE, "service-unavailable", "Service unavailable", "SERVICE_UNAVAILABLE")
+            }
+            Self::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal", "Internal server error", "INTERNAL"),
+        };
+        Kind { status, problem_type: slug, title, code }
     }
+}
 
-    /// The problem type: what a client tells apart, and its title.
-    pub(crate) fn kind(&self) -> (&'static str, &'static str) {
-        match self {
-            Self::Malformed(_) => ("malformed-request", "Malformed request"),
-            Self::Validation { .. } => ("validation", "Validation failed"),
-            Self::NotFound(_) => ("not-found", "Not found"),
-            Self::Unauthorized => ("unauthorized", "Unauthorized"),
-            Self::PreconditionFailed { .. } => ("precondition-failed", "Precondition failed"),
-            Self::MethodNotAllowed => ("method-not-allowed", "Method not allowed"),
-            Self::PayloadTooLarge => ("payload-too-large", "Payload too large"),
-            Self::UnsupportedMediaType => ("unsupported-media-type", "Unsupported media type"),
-            Self::IdempotencyKeyReused => ("idempotency-key-reused", "Idempotency key reused"),
-            Self::IdempotencyKeyInFlight { .. } => ("idempotency-key-in-flight", "Idempotency key in flight"),
-            Self::RateLimited { .. } => ("rate-limited", "Too many requests"),
-            Self::Unavailable(_) | Self::Timeout => ("service-unavailable", "Service unavailable"),
-            Self::Internal(_) => ("internal", "Internal server error"),
-        }
+/// How the edges name an error: REST by its status and problem type, GraphQL by its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kind {
+    /// The HTTP status of a REST answer.
+    pub status: StatusCode,
+    /// The problem type's slug, under [`PROBLEM_BASE`]: what a client tells apart.
+    pub problem_type: &'static str,
+    /// The problem type's fixed title.
+    pub title: &'static str,
+    /// The GraphQL error's `extensions.code` (the table of the README's GraphQL section).
+    pub code: &'static str,
+}
+
+impl Kind {
+    /// The problem type's URI.
+    pub fn type_uri(&self) -> String {
+        format!("{PROBLEM_BASE}{}", self.problem_type)
     }
 }
 
@@ -166,7 +206,7 @@ pub const PROBLEM_BASE: &str = "https://shop.example/problems/";
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = self.status();
+        let kind = self.kind();
         match &self {
             // Runs inside the request's span, so the log line carries its request id.
             Self::Internal(cause) => {
@@ -177,19 +217,18 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
-        let (slug, title) = self.kind();
         let errors = match &self {
             Self::Validation { errors, .. } => Some(errors.clone()),
             _ => None,
         };
         let problem = Problem {
-            kind: format!("{PROBLEM_BASE}{slug}"),
-            title,
-            status: status.as_u16(),
+            kind: kind.type_uri(),
+            title: kind.title,
+            status: kind.status.as_u16(),
             detail: self.to_string(),
             errors,
         };
-        let mut response = (status, axum::Json(problem)).into_response();
+        let mut response = (kind.status, axum::Json(problem)).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         match self {
             Self::Unavailable(_) | Self::Timeout => {
@@ -296,4 +335,17 @@ impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
         Self::Malformed(rejection.body_text())
     }
+}
+
+/// An unknown cart is 404 before the body's content is judged (422): only
+/// when the input is invalid do we look the cart up, to tell which applies.
+pub async fn unless_cart_missing<T>(
+    carts: &dyn CartService,
+    id: CartId,
+    input: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    if input.is_err() {
+        carts.get(id).await?;
+    }
+    input
 }
