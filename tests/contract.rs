@@ -11,7 +11,6 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use shaku::HasComponent;
 use shop::container::{InMemoryStorage, SeaOrmStorage, Storage, module_builder};
@@ -19,14 +18,16 @@ use shop::settings::Settings;
 use shop_application::idempotency::{
     Answer, Claim, Claimed, Completion, Fingerprint, IdempotencyKey, IdempotencyStore,
 };
-use shop_application::ports::{CartRepository, ProductCursor, ProductQuery, ProductRepository, Saved};
+use shop_application::ports::{
+    CartFastPath, CartRepository, NoFastPath, ProductCursor, ProductQuery, ProductRepository, Saved,
+};
 use shop_application::services::{CartService, Expected, ProductService};
 use shop_application::{
     AddItemError, CartWriteError, GetCartError, ProductError, RemoveItemError, SetItemError, StorageError,
 };
 use shop_domain::{
-    Cart, CartId, CartLimits, Description, LineChange, LineQuantityExceeded, MaxLineQuantity, NewProduct, Price,
-    Product, ProductId, ProductName, ProductPatch, Quantity, SearchText, Version,
+    Cart, CartId, CartLimits, Description, LineQuantityExceeded, MaxLineQuantity, NewProduct, Price, Product,
+    ProductId, ProductName, ProductPatch, Quantity, SearchText, Version,
 };
 use shop_infrastructure::in_memory::InMemoryStore;
 use shop_tests::TestDatabase;
@@ -71,15 +72,14 @@ async fn in_memory() -> Option<Backend> {
 }
 
 /// The real SeaORM storage over `database`, migrated; with `general_path_only`,
-/// its cart repository's fast path taken away.
+/// without its fast path.
 async fn sea_orm(database: TestDatabase, general_path_only: bool) -> Backend {
     let options = database.settings.database_options();
     let connection = database.connect().await;
     let writer = shop_infrastructure::seaorm::connect_writer(&options).await.expect("writer pool");
-    let mut storage = SeaOrmStorage::over(connection.clone(), writer.clone());
+    let mut storage = SeaOrmStorage::over(connection, writer);
     if general_path_only {
-        let full: Arc<dyn CartRepository> = SeaOrmStorage::over(connection, writer).build().resolve();
-        storage = storage.with_component_override::<dyn CartRepository>(Box::new(GeneralPathOnly(full)));
+        storage = storage.with_component_override::<dyn CartFastPath>(Box::new(NoFastPath));
     }
     Backend::new(Arc::new(storage.build()), database.settings.clone(), Some(database))
 }
@@ -94,34 +94,6 @@ async fn postgres() -> Option<Backend> {
 
 async fn postgres_general_path() -> Option<Backend> {
     Some(sea_orm(TestDatabase::postgres().await?, true).await)
-}
-
-/// A cart repository with its fast path taken away: every call but the fast
-/// path's goes to the real one, and the fast path's defaults decline.
-struct GeneralPathOnly(Arc<dyn CartRepository>);
-
-#[async_trait]
-impl CartRepository for GeneralPathOnly {
-    async fn insert(&self, cart: &Cart, completion: Option<&Completion>) -> Result<(), StorageError> {
-        self.0.insert(cart, completion).await
-    }
-    async fn get(&self, id: CartId) -> Result<Option<Cart>, StorageError> {
-        self.0.get(id).await
-    }
-    async fn save(
-        &self,
-        cart: &Cart,
-        change: LineChange,
-        completion: Option<&Completion>,
-    ) -> Result<Saved, StorageError> {
-        self.0.save(cart, change, completion).await
-    }
-    async fn delete(&self, cart: &Cart) -> Result<Saved, StorageError> {
-        self.0.delete(cart).await
-    }
-    async fn purge_expired(&self, expired_before: DateTime<Utc>, limit: u32) -> Result<u64, StorageError> {
-        self.0.purge_expired(expired_before, limit).await
-    }
 }
 
 macro_rules! contract_suite {

@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use shaku::Interface;
+use shaku::{Component, Interface};
 use shop_domain::{Cart, CartId, CartLimits, LineChange, Product, ProductId, ProductPatch, Quantity, SearchText};
 
 use crate::error::{ProductError, StorageError};
@@ -117,39 +117,72 @@ pub trait CartRepository: Interface {
     /// before `expired_before`; returns how many. Safe to run from several
     /// processes at once.
     async fn purge_expired(&self, expired_before: DateTime<Utc>, limit: u32) -> Result<u64, StorageError>;
+}
 
-    /// **Fast path, optional** (an adapter may leave this default, which
-    /// offers none). Adds `quantity` units to the line that already holds the
-    /// product, as [`Cart::add`] would within `limits`, version bump included,
-    /// in one atomic step without loading the cart first, if the cart has not
-    /// expired (`ttl` after its last change, by `now`); returns the cart as it
-    /// then is. `None` when it applied nothing: no fast path here, a new line
-    /// (its cap is the general path's to keep), or the add was refused
-    /// (unknown or expired cart, over the cap); the general path then runs
-    /// and the domain says why.
-    async fn add_in_one_step(
+/// **Optional**: one-step versions of the commonest cart writes, for storage
+/// that can apply a change in one atomic statement where the general path
+/// (load, the domain's rule, compare-and-set) takes several round trips.
+/// Storage without one provides [`NoFastPath`]. [`crate::services::CartServiceWithFastPath`]
+/// offers each unconditional add and set here first.
+///
+/// Each method either applies exactly what the domain's method would, version
+/// bump included, and returns the cart as it then is, or applies nothing and
+/// returns `None`: no such line yet (a new line's cap is the general path's
+/// to keep), over the cap, nothing to change, an unknown or expired cart
+/// (`ttl` after its last change, by `now`). It never refuses: on `None`
+/// the general path runs and the domain says why.
+#[async_trait]
+pub trait CartFastPath: Interface {
+    /// Adds `quantity` units to the line that already holds the product, as
+    /// [`Cart::add`] would within `limits`.
+    async fn add(
         &self,
-        _cart_id: CartId,
-        _product_id: ProductId,
-        _quantity: Quantity,
-        _limits: CartLimits,
-        _ttl: TimeDelta,
-        _now: DateTime<Utc>,
+        cart_id: CartId,
+        product_id: ProductId,
+        quantity: Quantity,
+        limits: CartLimits,
+        ttl: TimeDelta,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Cart>, StorageError>;
+
+    /// Sets the quantity of a line already in the cart, as
+    /// [`Cart::set_quantity`] would.
+    async fn set(
+        &self,
+        cart_id: CartId,
+        product_id: ProductId,
+        quantity: Quantity,
+        ttl: TimeDelta,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Cart>, StorageError>;
+}
+
+/// No fast path: every write takes the general path.
+#[derive(Debug, Default, Component)]
+#[shaku(interface = CartFastPath)]
+pub struct NoFastPath;
+
+#[async_trait]
+impl CartFastPath for NoFastPath {
+    async fn add(
+        &self,
+        _: CartId,
+        _: ProductId,
+        _: Quantity,
+        _: CartLimits,
+        _: TimeDelta,
+        _: DateTime<Utc>,
     ) -> Result<Option<Cart>, StorageError> {
         Ok(None)
     }
 
-    /// **Fast path, optional**, like [`CartRepository::add_in_one_step`]:
-    /// sets the quantity of a line already in the cart as
-    /// [`Cart::set_quantity`] would. `None` also when the line already holds
-    /// `quantity` (nothing to change).
-    async fn set_in_one_step(
+    async fn set(
         &self,
-        _cart_id: CartId,
-        _product_id: ProductId,
-        _quantity: Quantity,
-        _ttl: TimeDelta,
-        _now: DateTime<Utc>,
+        _: CartId,
+        _: ProductId,
+        _: Quantity,
+        _: TimeDelta,
+        _: DateTime<Utc>,
     ) -> Result<Option<Cart>, StorageError> {
         Ok(None)
     }

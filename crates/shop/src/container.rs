@@ -8,7 +8,8 @@
 //! | `session_factory`                | `SeaOrmSessionFactory` (`dyn SessionFactory`) |
 //! | `product_adapter`                | `SeaOrmProductRepository` (`dyn ProductRepository`) |
 //! | `cart_adapter`                   | `SeaOrmCartRepository` (`dyn CartRepository`) |
-//! | (handlers' logic)                | `ProductServiceImpl`, `CartServiceImpl` |
+//! | (none: the original had one path) | `SeaOrmCartFastPath` (`dyn CartFastPath`), `NoFastPath` in memory |
+//! | (handlers' logic)                | `ProductServiceImpl`, `CartServiceWithFastPath` around `CartServiceImpl` |
 //!
 //! The storage half of the container is a shaku *submodule* behind the
 //! [`Storage`] trait: [`SeaOrmStorage`] (engine, session factory and the
@@ -25,8 +26,8 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 use shaku::{Component, HasComponent, Interface, ModuleBuilder, module};
 use shop_application::idempotency::{IdempotencyServiceImpl, IdempotencyServiceImplParameters, IdempotencyStore};
-use shop_application::ports::{CartRepository, ProductRepository, StorageHealth};
-use shop_application::services::{CartServiceImpl, CartServiceImplParameters, ProductServiceImpl};
+use shop_application::ports::{CartFastPath, CartRepository, NoFastPath, ProductRepository, StorageHealth};
+use shop_application::services::{CartServiceImplParameters, CartServiceWithFastPath, ProductServiceImpl};
 use shop_domain::Currency;
 use shop_infrastructure::in_memory::{
     InMemoryCartRepository, InMemoryCartRepositoryParameters, InMemoryIdempotencyStore,
@@ -34,8 +35,8 @@ use shop_infrastructure::in_memory::{
     InMemoryStorageHealth, InMemoryStorageHealthParameters, InMemoryStore,
 };
 use shop_infrastructure::seaorm::{
-    ReplicaPool, SeaOrmCartRepository, SeaOrmDatabaseEngine, SeaOrmDatabaseEngineParameters, SeaOrmIdempotencyStore,
-    SeaOrmProductRepository, SeaOrmSessionFactory, SeaOrmStorageHealth,
+    ReplicaPool, SeaOrmCartFastPath, SeaOrmCartRepository, SeaOrmDatabaseEngine, SeaOrmDatabaseEngineParameters,
+    SeaOrmIdempotencyStore, SeaOrmProductRepository, SeaOrmSessionFactory, SeaOrmStorageHealth,
 };
 
 use crate::settings::Settings;
@@ -69,6 +70,7 @@ impl AppSettings for LoadedSettings {
 pub trait Storage:
     HasComponent<dyn ProductRepository>
     + HasComponent<dyn CartRepository>
+    + HasComponent<dyn CartFastPath>
     + HasComponent<dyn IdempotencyStore>
     + HasComponent<dyn StorageHealth>
 {
@@ -88,6 +90,7 @@ mod wiring {
                 SeaOrmSessionFactory,
                 SeaOrmProductRepository,
                 SeaOrmCartRepository,
+                SeaOrmCartFastPath,
                 SeaOrmIdempotencyStore,
                 SeaOrmStorageHealth,
             ],
@@ -101,6 +104,7 @@ mod wiring {
             components = [
                 InMemoryProductRepository,
                 InMemoryCartRepository,
+                NoFastPath,
                 InMemoryIdempotencyStore,
                 InMemoryStorageHealth,
             ],
@@ -111,11 +115,17 @@ mod wiring {
     module! {
         // The container: every component is a singleton of this module.
         pub AppModule {
-            components = [LoadedSettings, ProductServiceImpl, CartServiceImpl, IdempotencyServiceImpl],
+            components = [LoadedSettings, ProductServiceImpl, CartServiceWithFastPath, IdempotencyServiceImpl],
             providers = [],
 
             use dyn Storage {
-                components = [dyn ProductRepository, dyn CartRepository, dyn IdempotencyStore, dyn StorageHealth],
+                components = [
+                    dyn ProductRepository,
+                    dyn CartRepository,
+                    dyn CartFastPath,
+                    dyn IdempotencyStore,
+                    dyn StorageHealth,
+                ],
                 providers = []
             }
         }
@@ -175,7 +185,7 @@ pub fn module_builder(settings: Settings, storage: Arc<dyn Storage>) -> AppModul
         lease: to_delta(settings.idempotency_lease()),
     };
     AppModule::builder(storage)
-        .with_component_parameters::<CartServiceImpl>(carts)
+        .with_component_parameters::<CartServiceWithFastPath>(carts)
         .with_component_parameters::<IdempotencyServiceImpl>(keys)
         .with_component_parameters::<LoadedSettings>(LoadedSettingsParameters { settings })
 }

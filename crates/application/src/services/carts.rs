@@ -192,19 +192,10 @@ impl CartService for CartServiceImpl {
         expected: &Expected,
         once: Option<Idempotent<'_, Cart>>,
     ) -> Result<Cart, AddItemError> {
-        let limits = self.limits;
-        // The fast path, where the adapter has one (CartRepository::add_in_one_step);
-        // its one statement has no room for an idempotency key's answer.
-        if *expected == Expected::Any
-            && once.is_none()
-            && let Some(cart) = self.carts.add_in_one_step(id, product_id, quantity, limits, self.ttl, now()).await?
-        {
-            return Ok(cart);
-        }
         loop {
             let mut cart = self.load(id, expected).await?;
             let product = self.product(product_id).await?.ok_or(AddItemError::ProductNotFound)?;
-            let change = cart.add(&product, quantity, limits, now())?;
+            let change = cart.add(&product, quantity, self.limits, now())?;
             if self.saved(&cart, Some(change), once.as_ref()).await? {
                 return Ok(cart);
             }
@@ -219,13 +210,6 @@ impl CartService for CartServiceImpl {
         quantity: Option<Quantity>,
         expected: &Expected,
     ) -> Result<Cart, SetItemError> {
-        // The fast path, where the adapter has one (CartRepository::set_in_one_step).
-        if *expected == Expected::Any
-            && let Some(quantity) = quantity
-            && let Some(cart) = self.carts.set_in_one_step(id, product_id, quantity, self.ttl, now()).await?
-        {
-            return Ok(cart);
-        }
         loop {
             let mut cart = self.load(id, expected).await?;
             let product = self.product(product_id).await?.ok_or(SetItemError::ProductNotFound)?;

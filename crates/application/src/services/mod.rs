@@ -1,9 +1,11 @@
 //! The use cases, one service per aggregate. Handlers call these; these call ports.
 
 mod carts;
+mod fast_path;
 mod products;
 
 pub use carts::{CartService, CartServiceImpl, CartServiceImplParameters, Expected};
+pub use fast_path::CartServiceWithFastPath;
 pub use products::{ListProducts, ProductPage, ProductService, ProductServiceImpl, ProductServiceImplParameters};
 
 use chrono::{DateTime, SubsecRound, Utc};

@@ -8,7 +8,9 @@ mod health;
 mod idempotency;
 mod products;
 
-pub use carts::{SeaOrmCartRepository, SeaOrmCartRepositoryParameters};
+pub use carts::{
+    SeaOrmCartFastPath, SeaOrmCartFastPathParameters, SeaOrmCartRepository, SeaOrmCartRepositoryParameters,
+};
 pub use engine::{
     DatabaseEngine, DatabaseOptions, ReplicaPool, SeaOrmDatabaseEngine, SeaOrmDatabaseEngineParameters,
     SeaOrmSessionFactory, SeaOrmSessionFactoryParameters, SessionFactory, connect, connect_replica, connect_writer,

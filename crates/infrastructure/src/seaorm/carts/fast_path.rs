@@ -30,15 +30,53 @@
 //! the cart row's lock, so a write that committed in between shows as a
 //! version more than one ahead, and then the cart is read again.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
-use chrono::{DateTime, Utc};
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value};
+use shaku::Component;
 use shop_application::StorageError;
-use shop_domain::{Cart, CartId, MaxLineQuantity, ProductId, Quantity};
+use shop_application::ports::CartFastPath;
+use shop_domain::{Cart, CartId, CartLimits, MaxLineQuantity, ProductId, Quantity};
 
 use super::{quantity_to_db, read_cart, rows};
+use crate::seaorm::engine::SessionFactory;
 use crate::seaorm::storage_error;
+
+/// [`CartFastPath`] on SeaORM: one statement on PostgreSQL, none elsewhere.
+#[derive(Component)]
+#[shaku(interface = CartFastPath)]
+pub struct SeaOrmCartFastPath {
+    #[shaku(inject)]
+    sessions: Arc<dyn SessionFactory>,
+}
+
+#[async_trait]
+impl CartFastPath for SeaOrmCartFastPath {
+    async fn add(
+        &self,
+        cart_id: CartId,
+        product_id: ProductId,
+        quantity: Quantity,
+        limits: CartLimits,
+        ttl: TimeDelta,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Cart>, StorageError> {
+        add(self.sessions.writer(), cart_id, product_id, quantity, limits.max_line_quantity, now - ttl, now).await
+    }
+
+    async fn set(
+        &self,
+        cart_id: CartId,
+        product_id: ProductId,
+        quantity: Quantity,
+        ttl: TimeDelta,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Cart>, StorageError> {
+        set(self.sessions.writer(), cart_id, product_id, quantity, now - ttl, now).await
+    }
+}
 
 /// The columns the statement returns, in the order `rows::to_cart` decodes them.
 const SELECTED: &str =
@@ -76,7 +114,7 @@ fn statement(new_quantity: &str, condition: &str) -> String {
 
 /// `Cart::add` to a line already in a live cart, in one statement, on
 /// PostgreSQL; `None` elsewhere or when it wrote nothing.
-pub(super) async fn add(
+async fn add(
     db: &DatabaseConnection,
     cart_id: CartId,
     product_id: ProductId,
@@ -94,7 +132,7 @@ pub(super) async fn add(
 /// `Cart::set_quantity` (to a quantity, not zero) of a line already in a
 /// live cart, in one statement, on PostgreSQL; `None` elsewhere or when it
 /// wrote nothing.
-pub(super) async fn set(
+async fn set(
     db: &DatabaseConnection,
     cart_id: CartId,
     product_id: ProductId,

@@ -8,7 +8,8 @@
 //!   stays locked until the commit, so a concurrent save of the same cart
 //!   waits, then finds the version moved, and its transaction, line
 //!   included, is rolled back: `Saved::Stale`.
-//! - [`fast_path`]: on PostgreSQL, an add or a set in one statement.
+//! - [`fast_path`]: [`SeaOrmCartFastPath`], on PostgreSQL an add or a set in
+//!   one statement.
 
 mod fast_path;
 mod rows;
@@ -16,15 +17,17 @@ mod sql;
 
 use std::sync::Arc;
 
+pub use fast_path::{SeaOrmCartFastPath, SeaOrmCartFastPathParameters};
+
 use async_trait::async_trait;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, SqlErr, Statement};
 use shaku::Component;
 use shop_application::StorageError;
 use shop_application::idempotency::Completion;
 use shop_application::ports::{CartRepository, Saved};
-use shop_domain::{Cart, CartId, CartLimits, LineChange, ProductId, Quantity, Version};
+use shop_domain::{Cart, CartId, LineChange, Quantity, Version};
 
 use super::engine::SessionFactory;
 use super::entities::{cart, cart_line};
@@ -118,30 +121,6 @@ impl CartRepository for SeaOrmCartRepository {
             .await
             .map_err(storage_error)?;
         Ok(deleted.rows_affected)
-    }
-
-    async fn add_in_one_step(
-        &self,
-        cart_id: CartId,
-        product_id: ProductId,
-        quantity: Quantity,
-        limits: CartLimits,
-        ttl: TimeDelta,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Cart>, StorageError> {
-        let max = limits.max_line_quantity;
-        fast_path::add(self.sessions.writer(), cart_id, product_id, quantity, max, now - ttl, now).await
-    }
-
-    async fn set_in_one_step(
-        &self,
-        cart_id: CartId,
-        product_id: ProductId,
-        quantity: Quantity,
-        ttl: TimeDelta,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Cart>, StorageError> {
-        fast_path::set(self.sessions.writer(), cart_id, product_id, quantity, now - ttl, now).await
     }
 }
 
