@@ -4,6 +4,7 @@
     python3 bench/run.py              # full run (about 5 minutes), writes bench/results/latest.md
     python3 bench/run.py --smoke      # a few seconds on a tiny seed, debug build; fails on any non-2xx (CI)
     python3 bench/run.py --pooler postgres://postgres@127.0.0.1:6432/postgres   # also through PgBouncer
+    python3 bench/run.py --binary /tmp/before/target/release/shop   # an earlier build, for a guard
 
 It builds the release binary, creates a fresh PostgreSQL database, seeds
 10,000 products and 1,000 carts of 20 lines, starts the service, warms up,
@@ -313,6 +314,8 @@ def main():
     parser.add_argument("--duration", type=int, default=20, help="seconds per round (default 20)")
     parser.add_argument("--smoke", action="store_true", help="tiny seed, one short round, fail on any non-2xx")
     parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument("--binary", type=Path, help="measure this build of the service (e.g. an earlier commit's) "
+                                                    "instead of building this checkout's")
     parser.add_argument("--pooler", metavar="URL",
                         help="also run the mix with the service behind this PgBouncer (transaction mode, "
                              "in front of the same server), e.g. postgres://postgres@127.0.0.1:6432/postgres")
@@ -323,7 +326,9 @@ def main():
     admin = os.environ.get("SHOP_BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
     global BINARY
-    if args.smoke:  # checks the harness and that nothing fails, no figures: no need to wait for fat LTO
+    if args.binary:
+        BINARY = args.binary.resolve()
+    elif args.smoke:  # checks the harness and that nothing fails, no figures: no need to wait for fat LTO
         BINARY = ROOT / "target" / "debug" / "shop"
         log("building the debug binary")
         subprocess.run(["cargo", "build", "--quiet", "-p", "shop"], cwd=ROOT, check=True)

@@ -757,11 +757,11 @@ async fn statements_per_request(mut database: TestDatabase) {
     if postgres {
         assert_eq!(add, 1, "adding on PostgreSQL: the fast path, one statement");
     } else {
-        assert_eq!(add, 4, "adding: read the cart and the product, then the version and the line in a transaction");
+        assert_eq!(add, 4, "adding: read the cart and the product, then the line and the version in a transaction");
     }
     let line = format!("/api/v1/carts/{cart}/items/{}", products[1]["id"].as_str().expect("id"));
     let remove = count(Method::DELETE, line, None).await;
-    assert_eq!(remove, 3, "removing: read the cart, then the version and the line in a transaction");
+    assert_eq!(remove, 3, "removing: read the cart, then the line and the version in a transaction");
     let page = count(Method::GET, "/api/v1/products?limit=2".to_owned(), None).await;
     assert_eq!(page, 1, "a product page is one query");
     let graphql = |query: String| count(Method::POST, "/graphql".to_owned(), Some(json!({"query": query})));

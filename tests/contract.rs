@@ -148,7 +148,7 @@ all_backends!(
     // Idempotency keys.
     a_claim_is_exclusive_and_bound_to_its_request,
     an_answer_commits_with_its_change,
-    a_claim_that_ran_out_writes_nothing,
+    a_claim_taken_over_after_its_lease_ran_out_writes_nothing,
     releasing_frees_only_an_unanswered_claim_of_ones_own,
     expired_keys_are_claimed_again_and_purged_in_batches,
 );
@@ -602,7 +602,7 @@ async fn an_answer_commits_with_its_change(backend: Backend) {
     assert_eq!(read(&backend, cart.id).await, changed);
 }
 
-async fn a_claim_that_ran_out_writes_nothing(backend: Backend) {
+async fn a_claim_taken_over_after_its_lease_ran_out_writes_nothing(backend: Backend) {
     let tea = stored_product(&backend, "Tea", 1).await;
     let cart = stored_cart(&backend).await;
     let start = now();

@@ -80,7 +80,7 @@ impl State {
         match self.keys.get(&claim.key) {
             Some(record) if record.claim == claim.token && record.answer.is_none() => Ok(()),
             _ => {
-                Err(StorageError::Unavailable("the idempotency key's claim ran out before the change was saved".into()))
+                Err(StorageError::Unavailable("the idempotency key is no longer this request's claim (its lease ran out and another request took it, or it was swept)".into()))
             }
         }
     }

@@ -112,6 +112,6 @@ pub(super) async fn complete(db: &impl ConnectionTrait, completion: &Completion)
     if answered.rows_affected == 1 {
         Ok(())
     } else {
-        Err(StorageError::Unavailable("the idempotency key's claim ran out before the change was saved".into()))
+        Err(StorageError::Unavailable("the idempotency key is no longer this request's claim (its lease ran out and another request took it, or it was swept)".into()))
     }
 }

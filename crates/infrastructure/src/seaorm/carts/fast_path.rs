@@ -1,7 +1,7 @@
 //! The fast path: on PostgreSQL, an add to or a set of a line already in the
 //! cart, without `If-Match`, in one statement and one round trip, where the
-//! general path takes four statements (read the cart, read the product, the
-//! version's compare-and-set, the line) in a transaction. It is 20 % of the
+//! general path takes four statements (read the cart, read the product, then
+//! the line and the version's compare-and-set in a transaction). It is 20 % of the
 //! benchmark's requests (BENCHMARKS.md); SQLite, which has no data-modifying
 //! CTEs, new lines and every other write take the general path.
 //!
