@@ -2,8 +2,11 @@
 //! them valid.
 //!
 //! This crate is pure: it may depend on value libraries (`uuid`, `chrono`,
-//! `thiserror`) but on no framework, runtime, database or DI container. Every
-//! value here validates at construction, so holding one proves it is valid.
+//! `thiserror`) but on no framework, runtime, database or DI container. Its
+//! value types (`Quantity`, `Price`, `ProductName`, …) validate at
+//! construction, so holding one proves it is valid. `Cart`'s fields are
+//! still public (storage rebuilds carts from rows): its invariants hold for
+//! the changes made through its methods.
 
 pub mod cart;
 pub mod money;

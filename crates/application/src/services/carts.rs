@@ -8,9 +8,9 @@
 //! again on the cart as it now is. The rules live in the domain; the
 //! repository only stores.
 //!
-//! Adds and sets first offer the change to the repository's optional one-step
-//! fast path (`CartRepository::add_in_one_step`); where the adapter has none,
-//! or declines, the general path runs and decides.
+//! Storage that can do an add or a set in one step gets
+//! [`super::CartServiceWithFastPath`] in front of this service (a decorator,
+//! `fast_path.rs`); what it declines comes here.
 
 use std::sync::Arc;
 

@@ -186,4 +186,37 @@ mod tests {
             assert!(sql.contains(&format!("SELECT {SELECTED}, c.version = ")), "{sql}");
         }
     }
+
+    /// A pgbench script's statement: its SQL without comments, `\set` lines
+    /// and the final `;`, with whitespace collapsed.
+    fn baseline(script: &str) -> String {
+        let sql: Vec<&str> = script.lines().filter(|line| !line.starts_with("--") && !line.starts_with('\\')).collect();
+        collapsed(sql.join(" ").trim_end().trim_end_matches(';'))
+    }
+
+    fn collapsed(sql: &str) -> String {
+        sql.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// The benchmark's baseline is the statement the service sends, with the
+    /// seed's values for its parameters: a change to one fails here until
+    /// the other follows.
+    #[test]
+    fn the_benchmark_baseline_is_the_statement_the_fast_path_sends() {
+        let bound = |sql: &str, quantity: &str| {
+            let values = [
+                ("$1", "md5('cart' || :c)::uuid"),
+                ("$2", "md5('product' || :p)::uuid"),
+                ("$3", quantity),
+                ("$4", "now()"),
+                ("$5", "now() - interval '30 days'"),
+                ("$6", "999"),
+            ];
+            values.iter().fold(collapsed(sql), |sql, (parameter, value)| sql.replace(parameter, value))
+        };
+        let add = include_str!("../../../../../bench/pgbench/add.sql");
+        let put = include_str!("../../../../../bench/pgbench/put.sql");
+        assert_eq!(bound(&ADD, "1"), baseline(add), "bench/pgbench/add.sql");
+        assert_eq!(bound(&SET, ":q"), baseline(put), "bench/pgbench/put.sql");
+    }
 }
