@@ -187,7 +187,7 @@ fn qty(n: i64) -> Quantity {
 }
 
 fn quantities(cart: &Cart) -> Vec<(ProductId, u32)> {
-    cart.lines.iter().map(|line| (line.product_id, line.quantity.get())).collect()
+    cart.lines().iter().map(|line| (line.product_id, line.quantity.get())).collect()
 }
 
 // ---------------------------------------------------------------- the ports
@@ -226,11 +226,11 @@ async fn product_delete_cascades_to_cart_lines(backend: Backend) {
     let cake = stored_product(&backend, "Cake", 300).await;
     let cart = stored_cart(&backend).await;
     let carts = backend.carts();
-    carts.add_item(cart.id, tea.id, qty(1), &Expected::Any, None).await.expect("add tea");
-    carts.add_item(cart.id, cake.id, qty(2), &Expected::Any, None).await.expect("add cake");
+    carts.add_item(cart.id(), tea.id, qty(1), &Expected::Any, None).await.expect("add tea");
+    carts.add_item(cart.id(), cake.id, qty(2), &Expected::Any, None).await.expect("add cake");
     backend.products.delete(tea.id).await.expect("deleted");
     assert!(matches!(backend.products.get(tea.id).await, Err(ProductError::NotFound)));
-    let cart = read(&backend, cart.id).await;
+    let cart = read(&backend, cart.id()).await;
     assert_eq!(quantities(&cart), vec![(cake.id, 2)]);
     assert_eq!(cart.subtotal(), 600);
 }
@@ -276,9 +276,9 @@ async fn product_search_ignores_case_and_escapes_wildcards(backend: Backend) {
 
 async fn new_cart_is_empty_at_version_zero(backend: Backend) {
     let cart = stored_cart(&backend).await;
-    let read = read(&backend, cart.id).await;
+    let read = read(&backend, cart.id()).await;
     assert_eq!(read, cart);
-    assert_eq!(read.version, Version(0));
+    assert_eq!(read.version(), Version(0));
     assert!(backend.carts.get(CartId::new_random()).await.expect("a read").is_none());
 }
 
@@ -297,12 +297,12 @@ async fn saving_stores_each_kind_of_change(backend: Backend) {
     expected.push(cart.clone());
     changes.push(cart.clear(now()).expect("cleared"));
     expected.push(cart.clone());
-    let mut previous = read(&backend, cart.id).await;
+    let mut previous = read(&backend, cart.id()).await;
     for (change, after) in changes.into_iter().zip(expected) {
         assert_eq!(backend.carts.save(&after, change, None).await.expect("saved"), Saved::Done, "{change:?}");
-        let stored = read(&backend, cart.id).await;
+        let stored = read(&backend, cart.id()).await;
         assert_eq!(stored, after, "{change:?} stored as the cart has it");
-        assert_eq!(stored.version, previous.version.next());
+        assert_eq!(stored.version(), previous.version().next());
         previous = stored;
     }
 }
@@ -318,21 +318,21 @@ async fn a_stale_save_writes_nothing(backend: Backend) {
     let second_change = second.add(&cake, qty(1), max, now()).expect("fits");
     assert_eq!(backend.carts.save(&first, first_change, None).await.expect("saved"), Saved::Done);
     assert_eq!(backend.carts.save(&second, second_change, None).await.expect("answered"), Saved::Stale);
-    assert_eq!(read(&backend, cart.id).await, first);
+    assert_eq!(read(&backend, cart.id()).await, first);
 
     // A line whose product was deleted meanwhile is not stored.
     let mut racing = first.clone();
     let change = racing.add(&cake, qty(1), max, now()).expect("fits");
     backend.products.delete(cake.id).await.expect("deleted");
     assert_eq!(backend.carts.save(&racing, change, None).await.expect("answered"), Saved::Stale);
-    assert_eq!(read(&backend, cart.id).await, first);
+    assert_eq!(read(&backend, cart.id()).await, first);
 
     // Nor is a change of a cart deleted meanwhile.
     let mut gone = first.clone();
     let change = gone.add(&tea, qty(1), max, now()).expect("fits");
     assert_eq!(backend.carts.delete(&first).await.expect("deleted"), Saved::Done);
     assert_eq!(backend.carts.save(&gone, change, None).await.expect("answered"), Saved::Stale);
-    assert!(backend.carts.get(cart.id).await.expect("a read").is_none());
+    assert!(backend.carts.get(cart.id()).await.expect("a read").is_none());
 }
 
 async fn deleting_is_a_compare_and_set(backend: Backend) {
@@ -342,9 +342,9 @@ async fn deleting_is_a_compare_and_set(backend: Backend) {
     let change = changed.add(&tea, qty(1), CartLimits::default(), now()).expect("fits");
     assert_eq!(backend.carts.save(&changed, change, None).await.expect("saved"), Saved::Done);
     assert_eq!(backend.carts.delete(&loaded).await.expect("answered"), Saved::Stale, "it moved on");
-    assert_eq!(read(&backend, loaded.id).await, changed);
+    assert_eq!(read(&backend, loaded.id()).await, changed);
     assert_eq!(backend.carts.delete(&changed).await.expect("deleted"), Saved::Done);
-    assert!(backend.carts.get(loaded.id).await.expect("a read").is_none());
+    assert!(backend.carts.get(loaded.id()).await.expect("a read").is_none());
     assert_eq!(backend.carts.delete(&changed).await.expect("answered"), Saved::Stale, "already gone");
 }
 
@@ -354,13 +354,13 @@ async fn adding_twice_adds_to_the_line(backend: Backend) {
     let tea = stored_product(&backend, "Tea", 450).await;
     let cart = stored_cart(&backend).await;
     let carts = backend.carts();
-    let once = carts.add_item(cart.id, tea.id, qty(2), &Expected::Any, None).await.expect("add");
-    assert_eq!((quantities(&once), once.version), (vec![(tea.id, 2)], Version(1)));
-    let twice = carts.add_item(cart.id, tea.id, qty(3), &Expected::Any, None).await.expect("add again");
-    assert_eq!((quantities(&twice), twice.version), (vec![(tea.id, 5)], Version(2)));
+    let once = carts.add_item(cart.id(), tea.id, qty(2), &Expected::Any, None).await.expect("add");
+    assert_eq!((quantities(&once), once.version()), (vec![(tea.id, 2)], Version(1)));
+    let twice = carts.add_item(cart.id(), tea.id, qty(3), &Expected::Any, None).await.expect("add again");
+    assert_eq!((quantities(&twice), twice.version()), (vec![(tea.id, 5)], Version(2)));
     assert_eq!(twice.subtotal(), 2250);
-    assert!(twice.updated_at >= once.updated_at);
-    assert_eq!(read(&backend, cart.id).await, twice);
+    assert!(twice.updated_at() >= once.updated_at());
+    assert_eq!(read(&backend, cart.id()).await, twice);
 }
 
 async fn lines_show_live_names_and_prices_in_added_order(backend: Backend) {
@@ -368,20 +368,20 @@ async fn lines_show_live_names_and_prices_in_added_order(backend: Backend) {
     let cake = stored_product(&backend, "Cake", 300).await;
     let cart = stored_cart(&backend).await;
     let carts = backend.carts();
-    carts.add_item(cart.id, cake.id, qty(1), &Expected::Any, None).await.expect("add cake");
-    carts.add_item(cart.id, tea.id, qty(1), &Expected::Any, None).await.expect("add tea");
-    carts.add_item(cart.id, cake.id, qty(1), &Expected::Any, None).await.expect("more cake");
+    carts.add_item(cart.id(), cake.id, qty(1), &Expected::Any, None).await.expect("add cake");
+    carts.add_item(cart.id(), tea.id, qty(1), &Expected::Any, None).await.expect("add tea");
+    carts.add_item(cart.id(), cake.id, qty(1), &Expected::Any, None).await.expect("more cake");
     let patch = ProductPatch {
         name: Some(ProductName::new("Cheesecake").expect("valid")),
         price: Some(Price::new(350).expect("valid")),
         description: None,
     };
     backend.product_service().update(cake.id, patch).await.expect("reprice");
-    let read = carts.get(cart.id).await.expect("read");
+    let read = carts.get(cart.id()).await.expect("read");
     assert_eq!(quantities(&read), vec![(cake.id, 2), (tea.id, 1)]);
-    assert_eq!(read.lines[0].name.as_str(), "Cheesecake");
+    assert_eq!(read.lines()[0].name.as_str(), "Cheesecake");
     assert_eq!(read.subtotal(), 2 * 350 + 450);
-    assert_eq!(read.version, Version(3), "a price change is not a change of the cart");
+    assert_eq!(read.version(), Version(3), "a price change is not a change of the cart");
 }
 
 async fn the_cap_refuses_and_changes_nothing(backend: Backend) {
@@ -389,13 +389,13 @@ async fn the_cap_refuses_and_changes_nothing(backend: Backend) {
     let cart = stored_cart(&backend).await;
     let carts = backend.cart_service(10);
     let seven = Quantity::new(7, MaxLineQuantity::new(10).expect("valid")).expect("valid");
-    let before = carts.add_item(cart.id, tea.id, seven, &Expected::Any, None).await.expect("fits");
-    let refused = carts.add_item(cart.id, tea.id, seven, &Expected::Any, None).await;
+    let before = carts.add_item(cart.id(), tea.id, seven, &Expected::Any, None).await.expect("fits");
+    let refused = carts.add_item(cart.id(), tea.id, seven, &Expected::Any, None).await;
     assert!(
         matches!(refused, Err(AddItemError::LineQuantityExceeded(LineQuantityExceeded { requested: 14, max: 10 }))),
         "{refused:?}"
     );
-    assert_eq!(read(&backend, cart.id).await, before);
+    assert_eq!(read(&backend, cart.id()).await, before);
 }
 
 async fn unknown_cart_or_product_is_reported_first(backend: Backend) {
@@ -408,10 +408,10 @@ async fn unknown_cart_or_product_is_reported_first(backend: Backend) {
         |result: Result<Cart, AddItemError>| matches!(result, Err(AddItemError::Cart(CartWriteError::CartNotFound)));
     assert!(cart_not_found(carts.add_item(nowhere, ghost, qty(1), &Expected::Any, None).await));
     assert!(cart_not_found(carts.add_item(nowhere, tea.id, qty(1), &Expected::Any, None).await));
-    let result = carts.add_item(cart.id, ghost, qty(1), &Expected::Any, None).await;
+    let result = carts.add_item(cart.id(), ghost, qty(1), &Expected::Any, None).await;
     assert!(matches!(result, Err(AddItemError::ProductNotFound)), "{result:?}");
     for quantity in [Some(qty(1)), None] {
-        let result = carts.set_item_quantity(cart.id, ghost, quantity, &Expected::Any).await;
+        let result = carts.set_item_quantity(cart.id(), ghost, quantity, &Expected::Any).await;
         assert!(matches!(result, Err(SetItemError::ProductNotFound)), "{quantity:?}: {result:?}");
         let result = carts.set_item_quantity(nowhere, tea.id, quantity, &Expected::Any).await;
         assert!(matches!(result, Err(SetItemError::Cart(CartWriteError::CartNotFound))), "{result:?}");
@@ -420,25 +420,25 @@ async fn unknown_cart_or_product_is_reported_first(backend: Backend) {
     let result = carts.remove_item(nowhere, tea.id, &Expected::Any).await;
     assert!(matches!(result, Err(RemoveItemError::Cart(CartWriteError::CartNotFound))), "{result:?}");
     assert!(matches!(carts.get(nowhere).await, Err(GetCartError::NotFound)));
-    assert_eq!(read(&backend, cart.id).await.version, Version(0));
+    assert_eq!(read(&backend, cart.id()).await.version(), Version(0));
 }
 
 async fn setting_quantities(backend: Backend) {
     let tea = stored_product(&backend, "Tea", 2).await;
     let cart = stored_cart(&backend).await;
     let carts = backend.carts();
-    let set = |quantity| carts.set_item_quantity(cart.id, tea.id, quantity, &Expected::Any);
+    let set = |quantity| carts.set_item_quantity(cart.id(), tea.id, quantity, &Expected::Any);
     let unchanged = set(None).await.expect("zero of an absent line");
-    assert_eq!((unchanged.version, unchanged.lines.len()), (Version(0), 0));
+    assert_eq!((unchanged.version(), unchanged.lines().len()), (Version(0), 0));
     let created = set(Some(qty(4))).await.expect("create");
-    assert_eq!((quantities(&created), created.version), (vec![(tea.id, 4)], Version(1)));
+    assert_eq!((quantities(&created), created.version()), (vec![(tea.id, 4)], Version(1)));
     let same = set(Some(qty(4))).await.expect("same");
     assert_eq!(same, created, "setting the same quantity changes nothing");
     let changed = set(Some(qty(9))).await.expect("change");
-    assert_eq!((quantities(&changed), changed.version), (vec![(tea.id, 9)], Version(2)));
+    assert_eq!((quantities(&changed), changed.version()), (vec![(tea.id, 9)], Version(2)));
     let removed = set(None).await.expect("remove");
-    assert_eq!((removed.lines.len(), removed.version), (0, Version(3)));
-    assert_eq!(read(&backend, cart.id).await, removed);
+    assert_eq!((removed.lines().len(), removed.version()), (0, Version(3)));
+    assert_eq!(read(&backend, cart.id()).await, removed);
 }
 
 async fn removing_and_clearing(backend: Backend) {
@@ -446,17 +446,17 @@ async fn removing_and_clearing(backend: Backend) {
     let cake = stored_product(&backend, "Cake", 3).await;
     let cart = stored_cart(&backend).await;
     let carts = backend.carts();
-    let missing = carts.remove_item(cart.id, tea.id, &Expected::Any).await;
+    let missing = carts.remove_item(cart.id(), tea.id, &Expected::Any).await;
     assert!(matches!(missing, Err(RemoveItemError::LineNotFound(_))), "{missing:?}");
-    let cleared_empty = carts.clear(cart.id, &Expected::Any).await.expect("clear empty");
-    assert_eq!(cleared_empty.version, Version(0));
-    carts.add_item(cart.id, tea.id, qty(1), &Expected::Any, None).await.expect("add");
-    carts.add_item(cart.id, cake.id, qty(1), &Expected::Any, None).await.expect("add");
-    let removed = carts.remove_item(cart.id, tea.id, &Expected::Any).await.expect("remove");
-    assert_eq!((quantities(&removed), removed.version), (vec![(cake.id, 1)], Version(3)));
-    let cleared = carts.clear(cart.id, &Expected::Any).await.expect("clear");
-    assert_eq!((cleared.lines.len(), cleared.version), (0, Version(4)));
-    assert_eq!(read(&backend, cart.id).await, cleared);
+    let cleared_empty = carts.clear(cart.id(), &Expected::Any).await.expect("clear empty");
+    assert_eq!(cleared_empty.version(), Version(0));
+    carts.add_item(cart.id(), tea.id, qty(1), &Expected::Any, None).await.expect("add");
+    carts.add_item(cart.id(), cake.id, qty(1), &Expected::Any, None).await.expect("add");
+    let removed = carts.remove_item(cart.id(), tea.id, &Expected::Any).await.expect("remove");
+    assert_eq!((quantities(&removed), removed.version()), (vec![(cake.id, 1)], Version(3)));
+    let cleared = carts.clear(cart.id(), &Expected::Any).await.expect("clear");
+    assert_eq!((cleared.lines().len(), cleared.version()), (0, Version(4)));
+    assert_eq!(read(&backend, cart.id()).await, cleared);
 }
 
 async fn expected_version_guards_every_write(backend: Backend) {
@@ -464,61 +464,66 @@ async fn expected_version_guards_every_write(backend: Backend) {
     let ghost = product("Ghost", 1, now()).id;
     let cart = stored_cart(&backend).await;
     let carts = backend.carts();
-    let first =
-        carts.add_item(cart.id, tea.id, qty(1), &Expected::version(Version(0)), None).await.expect("version 0 matches");
-    assert_eq!(first.version, Version(1));
+    let first = carts
+        .add_item(cart.id(), tea.id, qty(1), &Expected::version(Version(0)), None)
+        .await
+        .expect("version 0 matches");
+    assert_eq!(first.version(), Version(1));
     let stale = &Expected::version(Version(0));
     let mismatch = |err: CartWriteError| matches!(err, CartWriteError::VersionMismatch { current: Version(1) });
     let as_write = |err| match err {
         AddItemError::Cart(err) => err,
         other => panic!("not a version mismatch: {other:?}"),
     };
-    assert!(mismatch(as_write(carts.add_item(cart.id, tea.id, qty(1), stale, None).await.expect_err("stale"))));
-    assert!(mismatch(as_write(carts.add_item(cart.id, ghost, qty(1), stale, None).await.expect_err("stale"))));
+    assert!(mismatch(as_write(carts.add_item(cart.id(), tea.id, qty(1), stale, None).await.expect_err("stale"))));
+    assert!(mismatch(as_write(carts.add_item(cart.id(), ghost, qty(1), stale, None).await.expect_err("stale"))));
     for quantity in [Some(qty(1)), None] {
-        match carts.set_item_quantity(cart.id, tea.id, quantity, stale).await {
+        match carts.set_item_quantity(cart.id(), tea.id, quantity, stale).await {
             Err(SetItemError::Cart(err)) => assert!(mismatch(err)),
             other => panic!("{other:?}"),
         }
     }
-    match carts.remove_item(cart.id, tea.id, stale).await {
+    match carts.remove_item(cart.id(), tea.id, stale).await {
         Err(RemoveItemError::Cart(err)) => assert!(mismatch(err)),
         other => panic!("{other:?}"),
     }
-    assert!(mismatch(carts.clear(cart.id, stale).await.expect_err("stale")));
-    assert!(mismatch(carts.delete(cart.id, stale).await.expect_err("stale")));
-    assert_eq!(read(&backend, cart.id).await, first, "nothing changed");
-    let second =
-        carts.add_item(cart.id, tea.id, qty(1), &Expected::version(Version(1)), None).await.expect("version 1 matches");
-    assert_eq!((quantities(&second), second.version), (vec![(tea.id, 2)], Version(2)));
+    assert!(mismatch(carts.clear(cart.id(), stale).await.expect_err("stale")));
+    assert!(mismatch(carts.delete(cart.id(), stale).await.expect_err("stale")));
+    assert_eq!(read(&backend, cart.id()).await, first, "nothing changed");
+    let second = carts
+        .add_item(cart.id(), tea.id, qty(1), &Expected::version(Version(1)), None)
+        .await
+        .expect("version 1 matches");
+    assert_eq!((quantities(&second), second.version()), (vec![(tea.id, 2)], Version(2)));
 }
 
 async fn deleting_a_cart(backend: Backend) {
     let tea = stored_product(&backend, "Tea", 2).await;
     let cart = stored_cart(&backend).await;
     let carts = backend.carts();
-    carts.add_item(cart.id, tea.id, qty(1), &Expected::Any, None).await.expect("add");
-    carts.delete(cart.id, &Expected::version(Version(1))).await.expect("deleted");
-    assert!(matches!(carts.get(cart.id).await, Err(GetCartError::NotFound)));
-    assert!(matches!(carts.delete(cart.id, &Expected::Any).await, Err(CartWriteError::CartNotFound)));
+    carts.add_item(cart.id(), tea.id, qty(1), &Expected::Any, None).await.expect("add");
+    carts.delete(cart.id(), &Expected::version(Version(1))).await.expect("deleted");
+    assert!(matches!(carts.get(cart.id()).await, Err(GetCartError::NotFound)));
+    assert!(matches!(carts.delete(cart.id(), &Expected::Any).await, Err(CartWriteError::CartNotFound)));
     assert!(backend.products.get(tea.id).await.is_ok(), "the product stays");
 }
 
 async fn concurrent_adds_sum_exactly(backend: Backend) {
     let tea = stored_product(&backend, "Tea", 2).await;
     let cart = stored_cart(&backend).await;
+    let cart_id = cart.id();
     let carts = backend.carts();
     let tasks: Vec<_> = (0..40)
         .map(|_| {
             let carts = carts.clone();
-            tokio::spawn(async move { carts.add_item(cart.id, tea.id, qty(1), &Expected::Any, None).await })
+            tokio::spawn(async move { carts.add_item(cart_id, tea.id, qty(1), &Expected::Any, None).await })
         })
         .collect();
     for task in tasks {
         task.await.expect("joined").expect("every add succeeds");
     }
-    let cart = read(&backend, cart.id).await;
-    assert_eq!((quantities(&cart), cart.version), (vec![(tea.id, 40)], Version(40)));
+    let cart = read(&backend, cart.id()).await;
+    assert_eq!((quantities(&cart), cart.version()), (vec![(tea.id, 40)], Version(40)));
 }
 
 /// Writes that always take the general path (removing lines), racing on one
@@ -526,25 +531,26 @@ async fn concurrent_adds_sum_exactly(backend: Backend) {
 /// removal lands once and the version counts each.
 async fn concurrent_changes_lose_no_update(backend: Backend) {
     let cart = stored_cart(&backend).await;
+    let cart_id = cart.id();
     let carts = backend.carts();
     let mut products = Vec::new();
     for i in 0..20 {
         let product = stored_product(&backend, &format!("Product {i}"), 1).await;
-        carts.add_item(cart.id, product.id, qty(1), &Expected::Any, None).await.expect("add");
+        carts.add_item(cart.id(), product.id, qty(1), &Expected::Any, None).await.expect("add");
         products.push(product.id);
     }
     let tasks: Vec<_> = products
         .into_iter()
         .map(|product| {
             let carts = carts.clone();
-            tokio::spawn(async move { carts.remove_item(cart.id, product, &Expected::Any).await })
+            tokio::spawn(async move { carts.remove_item(cart_id, product, &Expected::Any).await })
         })
         .collect();
     for task in tasks {
         task.await.expect("joined").expect("every removal succeeds");
     }
-    let cart = read(&backend, cart.id).await;
-    assert_eq!((cart.lines.len(), cart.version), (0, Version(40)));
+    let cart = read(&backend, cart.id()).await;
+    assert_eq!((cart.lines().len(), cart.version()), (0, Version(40)));
 }
 
 // ---------------------------------------------------------------- idempotency keys
@@ -599,7 +605,7 @@ async fn an_answer_commits_with_its_change(backend: Backend) {
     assert_eq!(saved.expect("saved"), Saved::Done);
     let replay = backend.keys.claim(&claim("line"), SAME, lease, now()).await.expect("answered");
     assert_eq!(replay, Claimed::Answered(Answer(b"line answer".to_vec())));
-    assert_eq!(read(&backend, cart.id).await, changed);
+    assert_eq!(read(&backend, cart.id()).await, changed);
 }
 
 async fn a_claim_taken_over_after_its_lease_ran_out_writes_nothing(backend: Backend) {
@@ -622,7 +628,7 @@ async fn a_claim_taken_over_after_its_lease_ran_out_writes_nothing(backend: Back
     assert!(matches!(late, Err(StorageError::Unavailable(_))), "{late:?}");
     let ghost = product("Ghost", 1, now());
     assert!(backend.products.insert(&ghost, Some(&completion(&slow, "late"))).await.is_err());
-    assert_eq!(read(&backend, cart.id).await, cart, "the change did not land");
+    assert_eq!(read(&backend, cart.id()).await, cart, "the change did not land");
     assert!(matches!(backend.products.get(ghost.id).await, Err(ProductError::NotFound)));
     let state = backend.keys.claim(&claim("ran-out"), SAME, later + Duration::seconds(30), later).await;
     assert!(matches!(state.expect("answered"), Claimed::Running { .. }), "the taker still holds it, unanswered");
@@ -679,8 +685,9 @@ async fn expired_keys_are_claimed_again_and_purged_in_batches(backend: Backend) 
 async fn fast_and_general_paths_racing_on_one_cart_never_deadlock(backend: Backend) {
     let tea = stored_product(&backend, "Tea", 1).await;
     let cart = stored_cart(&backend).await;
+    let cart_id = cart.id();
     let carts = backend.carts();
-    carts.add_item(cart.id, tea.id, qty(1), &Expected::Any, None).await.expect("the first line");
+    carts.add_item(cart.id(), tea.id, qty(1), &Expected::Any, None).await.expect("the first line");
     let mut others = Vec::new();
     for i in 0..20 {
         others.push(stored_product(&backend, &format!("Product {i}"), 1).await.id);
@@ -689,13 +696,13 @@ async fn fast_and_general_paths_racing_on_one_cart_never_deadlock(backend: Backe
         .map(|i| {
             let carts = carts.clone();
             let product = if i % 3 == 0 { others[i / 3] } else { tea.id };
-            tokio::spawn(async move { carts.add_item(cart.id, product, qty(1), &Expected::Any, None).await })
+            tokio::spawn(async move { carts.add_item(cart_id, product, qty(1), &Expected::Any, None).await })
         })
         .collect();
     for task in tasks {
         task.await.expect("joined").expect("every add succeeds");
     }
-    let cart = read(&backend, cart.id).await;
+    let cart = read(&backend, cart.id()).await;
     assert_eq!(cart.line(tea.id).map(|line| line.quantity.get()), Some(41));
-    assert_eq!((cart.lines.len(), cart.version), (21, Version(61)));
+    assert_eq!((cart.lines().len(), cart.version()), (21, Version(61)));
 }

@@ -43,18 +43,18 @@ async fn a_whole_cart_flow() {
     let tea = products.create(new_product("Green tea", 450), None).await.expect("created");
     let cake = products.create(new_product("Cake", 300), None).await.expect("created");
     let cart = carts.create(None).await.expect("created");
-    carts.add_item(cart.id, tea.id, qty(2), &Expected::Any, None).await.expect("added");
-    carts.add_item(cart.id, cake.id, qty(1), &Expected::version(Version(1)), None).await.expect("added");
-    let cart = carts.add_item(cart.id, tea.id, qty(1), &Expected::Any, None).await.expect("added");
-    assert_eq!((cart.total_quantity(), cart.subtotal(), cart.version), (4, 3 * 450 + 300, Version(3)));
+    carts.add_item(cart.id(), tea.id, qty(2), &Expected::Any, None).await.expect("added");
+    carts.add_item(cart.id(), cake.id, qty(1), &Expected::version(Version(1)), None).await.expect("added");
+    let cart = carts.add_item(cart.id(), tea.id, qty(1), &Expected::Any, None).await.expect("added");
+    assert_eq!((cart.total_quantity(), cart.subtotal(), cart.version()), (4, 3 * 450 + 300, Version(3)));
 
-    let cart = carts.set_item_quantity(cart.id, cake.id, None, &Expected::Any).await.expect("removed");
-    assert_eq!(cart.lines.len(), 1);
+    let cart = carts.set_item_quantity(cart.id(), cake.id, None, &Expected::Any).await.expect("removed");
+    assert_eq!(cart.lines().len(), 1);
     products.delete(tea.id).await.expect("deleted");
-    let cart = carts.get(cart.id).await.expect("read");
-    assert!(cart.lines.is_empty(), "deleting a product empties its lines");
-    carts.delete(cart.id, &Expected::version(cart.version)).await.expect("deleted");
-    assert!(matches!(carts.get(cart.id).await, Err(GetCartError::NotFound)));
+    let cart = carts.get(cart.id()).await.expect("read");
+    assert!(cart.lines().is_empty(), "deleting a product empties its lines");
+    carts.delete(cart.id(), &Expected::version(cart.version())).await.expect("deleted");
+    assert!(matches!(carts.get(cart.id()).await, Err(GetCartError::NotFound)));
 }
 
 #[tokio::test]
@@ -66,8 +66,8 @@ async fn the_cap_comes_from_the_settings() {
     assert_eq!(carts.max_line_quantity().get(), 5);
     let tea = products.create(new_product("Tea", 1), None).await.expect("created");
     let cart = carts.create(None).await.expect("created");
-    carts.add_item(cart.id, tea.id, qty(3), &Expected::Any, None).await.expect("fits");
-    let refused = carts.add_item(cart.id, tea.id, qty(3), &Expected::Any, None).await;
+    carts.add_item(cart.id(), tea.id, qty(3), &Expected::Any, None).await.expect("fits");
+    let refused = carts.add_item(cart.id(), tea.id, qty(3), &Expected::Any, None).await;
     assert!(
         matches!(refused, Err(AddItemError::LineQuantityExceeded(LineQuantityExceeded { requested: 6, max: 5 }))),
         "{refused:?}"
@@ -121,8 +121,8 @@ async fn a_storage_outage_surfaces_as_unavailable() {
         products.create(new_product("Tea", 1), None).await,
         Err(ProductError::Storage(StorageError::Unavailable(_)))
     ));
-    assert!(matches!(carts.get(cart.id).await, Err(GetCartError::Storage(StorageError::Unavailable(_)))));
+    assert!(matches!(carts.get(cart.id()).await, Err(GetCartError::Storage(StorageError::Unavailable(_)))));
     assert!(matches!(health.ping().await, Err(StorageError::Unavailable(_))), "readiness sees it");
     store.set_unavailable(false);
-    assert!(carts.get(cart.id).await.is_ok(), "recovers when the store is back");
+    assert!(carts.get(cart.id()).await.is_ok(), "recovers when the store is back");
 }

@@ -215,25 +215,89 @@ pub struct LineNotFound;
 ///
 /// Every method that changes the lines moves the version up by exactly one
 /// and returns the [`LineChange`] storage must write; a method that finds
-/// nothing to do returns `None` and leaves the cart as it was.
+/// nothing to do returns `None` and leaves the cart as it was. Its fields are
+/// private: a cart is made new ([`Cart::new`]), changed by these methods, or
+/// restored from storage through the checks of [`Cart::restore`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cart {
-    /// Its identifier.
-    pub id: CartId,
-    /// Its lines, oldest first.
-    pub lines: Vec<CartLine>,
-    /// Goes up by one with every change of the lines.
-    pub version: Version,
-    /// When it was created.
-    pub created_at: DateTime<Utc>,
-    /// When its lines last changed.
-    pub updated_at: DateTime<Utc>,
+    id: CartId,
+    lines: Vec<CartLine>,
+    version: Version,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// Stored data that no cart can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidCart {
+    /// Two lines hold one product.
+    #[error("two lines hold the product {0:?}")]
+    DuplicateLine(ProductId),
+    /// More lines than any cart is ever given.
+    #[error(transparent)]
+    TooManyLines(#[from] TooManyLines),
+    /// Changed before it was created.
+    #[error("the cart's last change is before its creation")]
+    ChangedBeforeCreated,
 }
 
 impl Cart {
     /// A new, empty cart at version 0.
     pub fn new(id: CartId, now: DateTime<Utc>) -> Self {
         Self { id, lines: Vec::new(), version: Version::default(), created_at: now, updated_at: now }
+    }
+
+    /// A cart as storage kept it, `lines` oldest first, if it is one a cart
+    /// can be: one line per product, at most [`MaxLines::CEILING`] lines (so
+    /// its totals fit), changed no earlier than created.
+    pub fn restore(
+        id: CartId,
+        version: Version,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+        lines: Vec<CartLine>,
+    ) -> Result<Self, InvalidCart> {
+        if lines.len() > MaxLines::CEILING as usize {
+            return Err(TooManyLines { max: MaxLines::CEILING }.into());
+        }
+        if updated_at < created_at {
+            return Err(InvalidCart::ChangedBeforeCreated);
+        }
+        let mut products = std::collections::HashSet::with_capacity(lines.len());
+        if let Some(line) = lines.iter().find(|line| !products.insert(line.product_id)) {
+            return Err(InvalidCart::DuplicateLine(line.product_id));
+        }
+        Ok(Self { id, lines, version, created_at, updated_at })
+    }
+
+    /// Its identifier.
+    pub fn id(&self) -> CartId {
+        self.id
+    }
+
+    /// Its lines, oldest first.
+    pub fn lines(&self) -> &[CartLine] {
+        &self.lines
+    }
+
+    /// Its lines, oldest first, taken out of it (for showing them).
+    pub fn into_lines(self) -> Vec<CartLine> {
+        self.lines
+    }
+
+    /// Goes up by one with every change of the lines.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// When it was created.
+    pub fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+
+    /// When its lines last changed.
+    pub fn updated_at(&self) -> DateTime<Utc> {
+        self.updated_at
     }
 
     /// The number of units over all lines.
@@ -243,8 +307,8 @@ impl Cart {
 
     /// The sum of the line totals, exact.
     pub fn subtotal(&self) -> i64 {
-        // At most MaxLines::CEILING lines (a cart is built by `add` and
-        // `set_quantity`, and storage refuses more): fits (`_TOTALS_FIT`).
+        // At most MaxLines::CEILING lines (`add`, `set_quantity` and `restore`
+        // keep to it): fits (`_TOTALS_FIT`).
         self.lines
             .iter()
             .try_fold(0_i64, |sum, line| sum.checked_add(line.line_total()))
@@ -389,6 +453,25 @@ mod tests {
             max_line_quantity: MaxLineQuantity::new(max_line_quantity).expect("valid"),
             max_lines: MaxLines::new(max_lines).expect("valid"),
         }
+    }
+
+    #[test]
+    fn only_a_cart_that_could_be_is_restored() {
+        let (tea, now) = (product(450), Utc::now());
+        let line = |product: &Product| CartLine {
+            product_id: product.id,
+            name: product.name.clone(),
+            unit_price: product.price,
+            quantity: qty(1),
+            added_at: now,
+        };
+        let restore = |lines, updated_at| Cart::restore(CartId::new_random(), Version(3), now, updated_at, lines);
+        let cart = restore(vec![line(&tea), line(&product(100))], now).expect("a cart");
+        assert_eq!((cart.lines().len(), cart.version(), cart.subtotal()), (2, Version(3), 550));
+        assert_eq!(restore(vec![line(&tea), line(&tea)], now), Err(InvalidCart::DuplicateLine(tea.id)));
+        assert_eq!(restore(vec![], now - TimeDelta::seconds(1)), Err(InvalidCart::ChangedBeforeCreated));
+        let too_many = (0..=MaxLines::CEILING).map(|_| line(&product(1))).collect();
+        assert_eq!(restore(too_many, now), Err(TooManyLines { max: MaxLines::CEILING }.into()));
     }
 
     #[test]

@@ -22,7 +22,7 @@ use shop_application::ports::{
     CartRepository, PoolStatus, ProductQuery, ProductRepository, Readiness, Saved, StorageHealth,
 };
 use shop_application::{ProductError, StorageError};
-use shop_domain::{Cart, CartId, LineChange, Product, ProductId, ProductPatch};
+use shop_domain::{Cart, CartId, CartLine, LineChange, Product, ProductId, ProductPatch};
 use uuid::Uuid;
 
 #[derive(Debug, Default)]
@@ -96,15 +96,16 @@ impl State {
 
     /// The cart with its lines' names and prices refreshed from the catalog
     /// (stored lines keep the values of when they were added).
-    fn cart(&self, id: CartId) -> Option<Cart> {
-        let mut cart = self.carts.get(&id)?.clone();
-        for line in &mut cart.lines {
-            if let Some(product) = self.products.get(&line.product_id) {
-                line.name = product.name.clone();
-                line.unit_price = product.price;
-            }
-        }
-        Some(cart)
+    fn cart(&self, id: CartId) -> Result<Option<Cart>, StorageError> {
+        let Some(cart) = self.carts.get(&id) else {
+            return Ok(None);
+        };
+        let live = |line: &CartLine| match self.products.get(&line.product_id) {
+            Some(product) => CartLine { name: product.name.clone(), unit_price: product.price, ..line.clone() },
+            None => line.clone(),
+        };
+        let lines = cart.lines().iter().map(live).collect();
+        restored(cart, lines).map(Some)
     }
 }
 
@@ -162,7 +163,8 @@ impl ProductRepository for InMemoryProductRepository {
         state.products.remove(&id).ok_or(ProductError::NotFound)?;
         // Like the foreign key's ON DELETE CASCADE: the lines go, versions stay.
         for cart in state.carts.values_mut() {
-            cart.lines.retain(|line| line.product_id != id);
+            let kept = cart.lines().iter().filter(|line| line.product_id != id).cloned().collect();
+            *cart = restored(cart, kept)?;
         }
         Ok(())
     }
@@ -189,13 +191,13 @@ impl CartRepository for InMemoryCartRepository {
     async fn insert(&self, cart: &Cart, completion: Option<&Completion>) -> Result<(), StorageError> {
         let mut state = self.store.lock()?;
         state.check_claim(completion)?;
-        state.carts.insert(cart.id, cart.clone());
+        state.carts.insert(cart.id(), cart.clone());
         state.answer(completion);
         Ok(())
     }
 
     async fn get(&self, id: CartId) -> Result<Option<Cart>, StorageError> {
-        Ok(self.store.lock()?.cart(id))
+        self.store.lock()?.cart(id)
     }
 
     async fn save(
@@ -205,24 +207,25 @@ impl CartRepository for InMemoryCartRepository {
         completion: Option<&Completion>,
     ) -> Result<Saved, StorageError> {
         let mut state = self.store.lock()?;
-        let one_change_ahead = state.carts.get(&cart.id).is_some_and(|stored| stored.version.next() == cart.version);
+        let one_change_ahead =
+            state.carts.get(&cart.id()).is_some_and(|stored| stored.version().next() == cart.version());
         let product_gone = matches!(change, LineChange::Put(id) if !state.products.contains_key(&id));
         if !one_change_ahead || product_gone {
             return Ok(Saved::Stale);
         }
         state.check_claim(completion)?;
         // The whole cart is the state; in memory, storing it is as cheap as storing the change.
-        state.carts.insert(cart.id, cart.clone());
+        state.carts.insert(cart.id(), cart.clone());
         state.answer(completion);
         Ok(Saved::Done)
     }
 
     async fn delete(&self, cart: &Cart) -> Result<Saved, StorageError> {
         let mut state = self.store.lock()?;
-        if state.carts.get(&cart.id).map(|stored| stored.version) != Some(cart.version) {
+        if state.carts.get(&cart.id()).map(|stored| stored.version()) != Some(cart.version()) {
             return Ok(Saved::Stale);
         }
-        state.carts.remove(&cart.id);
+        state.carts.remove(&cart.id());
         Ok(Saved::Done)
     }
 
@@ -231,8 +234,8 @@ impl CartRepository for InMemoryCartRepository {
         let expired: Vec<CartId> = state
             .carts
             .values()
-            .filter(|cart| cart.updated_at < expired_before)
-            .map(|cart| cart.id)
+            .filter(|cart| cart.updated_at() < expired_before)
+            .map(|cart| cart.id())
             .take(limit as usize)
             .collect();
         for id in &expired {
@@ -330,4 +333,10 @@ impl IdempotencyStore for InMemoryIdempotencyStore {
         }
         Ok(expired.len() as u64)
     }
+}
+
+/// `cart` with other `lines` (the catalog's changes), its version and times kept.
+fn restored(cart: &Cart, lines: Vec<CartLine>) -> Result<Cart, StorageError> {
+    Cart::restore(cart.id(), cart.version(), cart.created_at(), cart.updated_at(), lines)
+        .map_err(|err| StorageError::Internal(Box::new(err)))
 }

@@ -94,7 +94,7 @@ fn cart() -> Cart {
         quantity: Quantity::new(2, MaxLineQuantity::default()).expect("valid"),
         added_at: at(),
     };
-    Cart { id: CartId(Uuid::from_u128(2)), lines: vec![line], version: Version(7), created_at: at(), updated_at: at() }
+    Cart::restore(CartId(Uuid::from_u128(2)), Version(7), at(), at(), vec![line]).expect("a valid cart")
 }
 
 #[async_trait]
@@ -175,7 +175,7 @@ impl CartService for Stub {
     }
 
     fn expires_at(&self, cart: &Cart) -> DateTime<Utc> {
-        cart.updated_at + chrono::TimeDelta::days(30)
+        cart.updated_at() + chrono::TimeDelta::days(30)
     }
 
     async fn purge_expired(&self, _batch: u32) -> Result<u64, StorageError> {

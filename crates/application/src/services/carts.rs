@@ -122,10 +122,10 @@ impl CartServiceImpl {
     /// The cart, if it is live and at the `expected` version.
     async fn load(&self, id: CartId, expected: &Expected) -> Result<Cart, CartWriteError> {
         let cart = self.live(id).await?.ok_or(CartWriteError::CartNotFound)?;
-        if expected.allows(cart.version) {
+        if expected.allows(cart.version()) {
             Ok(cart)
         } else {
-            Err(CartWriteError::VersionMismatch { current: cart.version })
+            Err(CartWriteError::VersionMismatch { current: cart.version() })
         }
     }
 
@@ -144,7 +144,7 @@ impl CartServiceImpl {
         let completion = once.map(|once| once.complete(cart));
         let saved = self.carts.save(cart, change, completion.as_ref()).await? == Saved::Done;
         if saved {
-            tracing::debug!(version = cart.version.0, "cart written");
+            tracing::debug!(version = cart.version().0, "cart written");
         }
         Ok(saved)
     }
@@ -174,7 +174,7 @@ impl CartService for CartServiceImpl {
         let cart = Cart::new(CartId::new_random(), now());
         let completion = once.map(|once| once.complete(&cart));
         self.carts.insert(&cart, completion.as_ref()).await?;
-        tracing::info!(cart_id = %cart.id.0, "cart created");
+        tracing::info!(cart_id = %cart.id().0, "cart created");
         Ok(cart)
     }
 

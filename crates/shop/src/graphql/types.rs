@@ -195,15 +195,15 @@ impl CartView {
     /// The view of `cart` in `currency`, expiring at `expires_at`.
     pub fn new(cart: Cart, currency: Currency, expires_at: DateTime<Utc>) -> Self {
         Self {
-            id: Uuid(cart.id.0),
+            id: Uuid(cart.id().0),
             total_quantity: Long(i64::try_from(cart.total_quantity()).unwrap_or(i64::MAX)),
             subtotal: Long(cart.subtotal()),
             currency: currency.to_string(),
-            version: Long(i64::try_from(cart.version.0).unwrap_or(i64::MAX)),
-            created_at: Timestamp(cart.created_at),
-            updated_at: Timestamp(cart.updated_at),
+            version: Long(i64::try_from(cart.version().0).unwrap_or(i64::MAX)),
+            created_at: Timestamp(cart.created_at()),
+            updated_at: Timestamp(cart.updated_at()),
             expires_at: Timestamp(expires_at),
-            items: cart.lines.into_iter().map(CartItem::new).collect(),
+            items: cart.into_lines().into_iter().map(CartItem::new).collect(),
         }
     }
 }

@@ -124,11 +124,16 @@ pub struct CartReply {
 impl CartReply {
     fn new(cart: Cart, currency: Currency, expires_at: DateTime<Utc>) -> Self {
         let body = CartBody {
-            id: cart.id.0,
+            id: cart.id().0,
             total_quantity: cart.total_quantity(),
             subtotal: cart.subtotal(),
+            currency: currency.to_string(),
+            version: cart.version().0,
+            created_at: cart.created_at(),
+            updated_at: cart.updated_at(),
+            expires_at,
             items: cart
-                .lines
+                .into_lines()
                 .into_iter()
                 .map(|line| CartItemBody {
                     product_id: line.product_id.0,
@@ -138,11 +143,6 @@ impl CartReply {
                     name: line.name.into(), // moved last: the fields above borrow the line
                 })
                 .collect(),
-            currency: currency.to_string(),
-            version: cart.version.0,
-            created_at: cart.created_at,
-            updated_at: cart.updated_at,
-            expires_at,
         };
         Self { status: StatusCode::OK, body }
     }

@@ -45,10 +45,10 @@ pub struct SeaOrmCartRepository {
 impl CartRepository for SeaOrmCartRepository {
     async fn insert(&self, new: &Cart, completion: Option<&Completion>) -> Result<(), StorageError> {
         let row = cart::ActiveModel {
-            id: Set(new.id.0),
-            version: Set(version_to_db(new.version)),
-            created_at: Set(new.created_at),
-            updated_at: Set(new.updated_at),
+            id: Set(new.id().0),
+            version: Set(version_to_db(new.version())),
+            created_at: Set(new.created_at()),
+            updated_at: Set(new.updated_at()),
         };
         let Some(completion) = completion else {
             cart::Entity::insert(row).exec_without_returning(self.sessions.writer()).await.map_err(storage_error)?;
@@ -98,8 +98,8 @@ impl CartRepository for SeaOrmCartRepository {
 
     async fn delete(&self, cart: &Cart) -> Result<Saved, StorageError> {
         let deleted = cart::Entity::delete_many()
-            .filter(cart::Column::Id.eq(cart.id.0))
-            .filter(cart::Column::Version.eq(version_to_db(cart.version)))
+            .filter(cart::Column::Id.eq(cart.id().0))
+            .filter(cart::Column::Version.eq(version_to_db(cart.version())))
             .exec(self.sessions.writer())
             .await
             .map_err(storage_error)?;
@@ -139,15 +139,15 @@ fn lost_race(err: DbErr) -> Result<Saved, StorageError> {
 async fn compare_and_set_version(db: &impl ConnectionTrait, cart: &Cart) -> Result<bool, DbErr> {
     use cart::Column;
     let previous = cart
-        .version
+        .version()
         .0
         .checked_sub(1)
         .map(Version)
-        .ok_or_else(|| DbErr::Custom(format!("cart {} at version 0 has no change to save", cart.id.0)))?;
+        .ok_or_else(|| DbErr::Custom(format!("cart {} at version 0 has no change to save", cart.id().0)))?;
     let result = cart::Entity::update_many()
-        .col_expr(Column::Version, Expr::val(version_to_db(cart.version)))
-        .col_expr(Column::UpdatedAt, Expr::val(cart.updated_at))
-        .filter(Column::Id.eq(cart.id.0))
+        .col_expr(Column::Version, Expr::val(version_to_db(cart.version())))
+        .col_expr(Column::UpdatedAt, Expr::val(cart.updated_at()))
+        .filter(Column::Id.eq(cart.id().0))
         .filter(Column::Version.eq(version_to_db(previous)))
         .exec(db)
         .await?;
@@ -159,7 +159,7 @@ async fn compare_and_set_version(db: &impl ConnectionTrait, cart: &Cart) -> Resu
 /// `Stale`: loading again tells the service the product is gone.
 async fn write_line(db: &impl ConnectionTrait, cart: &Cart, change: LineChange) -> Result<Saved, DbErr> {
     use cart_line::{Column, Entity as Lines};
-    let cart_id = cart.id.0;
+    let cart_id = cart.id().0;
     let written = match change {
         LineChange::Put(product_id) => {
             let line = cart.line(product_id).ok_or_else(|| {

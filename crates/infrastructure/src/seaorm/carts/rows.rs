@@ -4,9 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{DbErr, QueryResult};
 use shop_application::StorageError;
-use shop_domain::{
-    Cart, CartId, CartLine, MaxLineQuantity, MaxLines, Price, ProductId, ProductName, Quantity, TooManyLines, Version,
-};
+use shop_domain::{Cart, CartId, CartLine, MaxLineQuantity, Price, ProductId, ProductName, Quantity, Version};
 use uuid::Uuid;
 
 use crate::seaorm::products::corrupt;
@@ -28,24 +26,14 @@ pub(super) fn to_cart(rows: &[QueryResult]) -> Result<Option<Cart>, StorageError
     let Some(first) = rows.first() else {
         return Ok(None);
     };
-    if rows.len() > MaxLines::CEILING as usize {
-        // No cart is ever given more lines; its totals could not be trusted to fit.
-        return Err(corrupt(TooManyLines { max: MaxLines::CEILING }));
-    }
     // The cart's columns repeat on every row: decode them once.
-    let mut cart = Cart {
-        id: CartId(first.try_get_by_index(0).map_err(storage_error)?),
-        lines: Vec::with_capacity(rows.len()),
-        version: version_from_db(first.try_get_by_index(1).map_err(storage_error)?)?,
-        created_at: first.try_get_by_index(2).map_err(storage_error)?,
-        updated_at: first.try_get_by_index(3).map_err(storage_error)?,
-    };
-    for row in rows {
-        if let Some(line) = line(row)? {
-            cart.lines.push(line);
-        }
-    }
-    Ok(Some(cart))
+    let id = CartId(first.try_get_by_index(0).map_err(storage_error)?);
+    let version = version_from_db(first.try_get_by_index(1).map_err(storage_error)?)?;
+    let created_at = first.try_get_by_index(2).map_err(storage_error)?;
+    let updated_at = first.try_get_by_index(3).map_err(storage_error)?;
+    let lines = rows.iter().filter_map(|row| line(row).transpose()).collect::<Result<Vec<_>, _>>()?;
+    // No cart is ever given more lines or two lines of one product: a row that says so is corrupt.
+    Cart::restore(id, version, created_at, updated_at, lines).map(Some).map_err(corrupt)
 }
 
 /// The line in `row`; `None` for the one row of an empty cart.
