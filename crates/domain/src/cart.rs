@@ -263,8 +263,14 @@ impl Cart {
         if updated_at < created_at {
             return Err(InvalidCart::ChangedBeforeCreated);
         }
-        let mut products = std::collections::HashSet::with_capacity(lines.len());
-        if let Some(line) = lines.iter().find(|line| !products.insert(line.product_id)) {
+        // Pairwise: carts are small (100 lines by default), and this runs on
+        // every cart read, where a hash set's allocation and hashing cost more.
+        let earlier = |i: usize| &lines[..i];
+        if let Some(line) = lines
+            .iter()
+            .enumerate()
+            .find_map(|(i, line)| earlier(i).iter().any(|other| other.product_id == line.product_id).then_some(line))
+        {
             return Err(InvalidCart::DuplicateLine(line.product_id));
         }
         Ok(Self { id, lines, version, created_at, updated_at })

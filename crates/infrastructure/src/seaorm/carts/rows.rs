@@ -31,7 +31,10 @@ pub(super) fn to_cart(rows: &[QueryResult]) -> Result<Option<Cart>, StorageError
     let version = version_from_db(first.try_get_by_index(1).map_err(storage_error)?)?;
     let created_at = first.try_get_by_index(2).map_err(storage_error)?;
     let updated_at = first.try_get_by_index(3).map_err(storage_error)?;
-    let lines = rows.iter().filter_map(|row| line(row).transpose()).collect::<Result<Vec<_>, _>>()?;
+    let mut lines = Vec::with_capacity(rows.len());
+    for row in rows {
+        lines.extend(line(row)?);
+    }
     // No cart is ever given more lines or two lines of one product: a row that says so is corrupt.
     Cart::restore(id, version, created_at, updated_at, lines).map(Some).map_err(corrupt)
 }
