@@ -265,13 +265,10 @@ impl Cart {
         }
         // Pairwise: carts are small (100 lines by default), and this runs on
         // every cart read, where a hash set's allocation and hashing cost more.
-        let earlier = |i: usize| &lines[..i];
-        if let Some(line) = lines
-            .iter()
-            .enumerate()
-            .find_map(|(i, line)| earlier(i).iter().any(|other| other.product_id == line.product_id).then_some(line))
-        {
-            return Err(InvalidCart::DuplicateLine(line.product_id));
+        for (i, line) in lines.iter().enumerate() {
+            if lines[..i].iter().any(|earlier| earlier.product_id == line.product_id) {
+                return Err(InvalidCart::DuplicateLine(line.product_id));
+            }
         }
         Ok(Self { id, lines, version, created_at, updated_at })
     }

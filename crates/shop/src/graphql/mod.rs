@@ -43,15 +43,13 @@ pub fn sdl() -> String {
 
 /// The GraphQL routes without their layers: what the OpenAPI document describes.
 pub fn documented() -> OpenApiRouter<Arc<AppModule>> {
-    OpenApiRouter::new()
-        .routes(routes!(transport::execute, transport::ide))
-        .routes(routes!(transport::schema))
-        .route("/graphql/assets/{name}", axum::routing::get(transport::asset))
+    OpenApiRouter::new().routes(routes!(transport::execute, transport::ide)).routes(routes!(transport::schema))
 }
 
 /// The GraphQL routes; a document's mutations are checked against `limits` (if on).
 pub fn routes(limits: Option<&Arc<RateLimits>>) -> OpenApiRouter<Arc<AppModule>> {
-    let routes = documented();
+    // The IDE's assets are served, not described.
+    let routes = documented().route("/graphql/assets/{name}", axum::routing::get(transport::asset));
     match limits {
         Some(limits) => routes.route_layer(middleware::from_fn_with_state(limits.clone(), rate_limit::hand_over)),
         None => routes,

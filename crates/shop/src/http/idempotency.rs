@@ -1,5 +1,5 @@
-//! `Idempotency-Key` (draft-ietf-httpapi-idempotency-key-header) on the
-//! routes whose use cases take an `Idempotent` write: a route layer
+//! `Idempotency-Key` on the REST routes whose use cases take an `Idempotent`
+//! write (the key's rules both edges share are in `edge/idempotency.rs`): a route layer
 //! ([`once`]) that claims the key, replays a kept answer, refuses a reused or
 //! busy key, and releases the claim when the request fails.
 //!
